@@ -1,0 +1,159 @@
+"""The public entry points: :func:`remove` and :func:`remove_iter`.
+
+Both take a video and a mask, as paths or arrays:
+
+- ``video``: a video file, a frame folder, or an array ``(T, H, W, 3) uint8 RGB``;
+- ``mask``: a mask video, folder or single image, or an array ``(T, H, W)`` / ``(H, W)`` — bool
+  (True = remove) or uint8 quadmask levels.
+
+Keyword options are split between :class:`RemoveOptions` (shared by every engine) and the chosen
+engine's ``Config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from . import quadmask
+from .clip import Clip
+from .composite import composite, replaced_region
+from .engines import get_engine
+from .errors import InputError
+from .progress import ProgressFn, report
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class RemoveOptions:
+    """Options shared by every engine."""
+
+    dilate: int = 4  # grow the mask by this many pixels: covers soft and lossy mask edges
+    feather: int = 3  # blend ramp inside the hole's edge, in pixels
+    side_effects: str = "off"  # "auto": also find and remove the object's shadow/reflection
+    invert_mask: bool = False  # the mask is black where the object is
+    # Writing (remove() with an output only):
+    overwrite: bool = False
+    quality: int = 18  # x264 CRF: lower is better and larger
+    save_mask: str | None = None  # also write the region that was replaced
+    save_quadmask: str | None = None  # also write the quadmask used (after side-effect estimation)
+    compare: str | None = None  # also write input | output side by side
+
+    def check(self) -> None:
+        if self.dilate < 0 or self.feather < 0:
+            raise InputError("--dilate/--feather", f"must be >= 0, got {self.dilate}/{self.feather}")
+        if self.side_effects not in ("auto", "off"):
+            raise InputError("--side-effects", f"unknown value {self.side_effects!r}", "use auto or off")
+
+
+def _split_options(engine: str, config: dict):
+    engine_cls = get_engine(engine)
+    names = {f.name for f in dataclasses.fields(RemoveOptions)}
+    options = RemoveOptions(**{k: v for k, v in config.items() if k in names})
+    options.check()
+    engine_obj = engine_cls(**{k: v for k, v in config.items() if k not in names})
+    return options, engine_obj
+
+
+def as_clip(video, mask, invert_mask: bool = False, fps: float = 25.0) -> Clip:
+    """Open paths or wrap arrays as a :class:`Clip`; raise :class:`InputError` on bad input."""
+    if isinstance(video, Clip):
+        return video
+    if isinstance(video, (str, os.PathLike)):
+        from .io import open_clip
+
+        if not isinstance(mask, (str, os.PathLike)):
+            raise InputError("mask", "must be a path when the video is a path")
+        return open_clip(video, mask, invert_mask=invert_mask)
+    frames = np.asarray(video)
+    masks = np.asarray(mask)
+    if masks.ndim == 2:
+        masks = np.broadcast_to(masks, frames.shape[:3])
+    if invert_mask:
+        masks = ~masks if masks.dtype == bool else 255 - masks
+    return Clip.from_arrays(frames, masks, fps=fps)
+
+
+def prepare_masks(clip: Clip, options: RemoveOptions, progress: ProgressFn | None = None) -> Clip:
+    """Estimate side effects if asked, then dilate: the quadmask the engine will fill."""
+    if options.side_effects == "auto":
+        from .sideeffects import add_side_effects
+
+        clip = add_side_effects(clip, progress=progress)
+    radius = options.dilate
+    return clip.map_masks(lambda q: quadmask.dilate_quadmask(q, radius))
+
+
+def run_engine(clip: Clip, engine, options: RemoveOptions, progress: ProgressFn | None = None) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Yield ``(original, result, quadmask)`` per frame: the engine's fill composited in the hole."""
+    prepared = prepare_masks(clip, options, progress)
+    filled = engine.fill(prepared, progress)
+    count = 0
+    for (frame, q), out in zip(prepared.pairs(), filled):
+        if out.shape != frame.shape or out.dtype != np.uint8:
+            raise RuntimeError(f"engine {engine.name} returned {out.shape} {out.dtype} for a {frame.shape} frame")
+        yield frame, composite(frame, out, q, options.feather), q
+        count += 1
+    if count != len(clip):
+        raise RuntimeError(f"engine {engine.name} returned {count} frames for a {len(clip)}-frame clip")
+
+
+def remove_iter(video, mask, engine: str = "propagate", progress: ProgressFn | None = None, **config) -> Iterator[np.ndarray]:
+    """Yield the cleaned frames ``(H, W, 3) uint8 RGB`` one at a time, in order.
+
+    Memory stays bounded by the engine's window, whatever the video's length.
+    """
+    options, engine_obj = _split_options(engine, config)
+    clip = as_clip(video, mask, options.invert_mask)
+    for _, result, _ in run_engine(clip, engine_obj, options, progress):
+        yield result
+
+
+def remove(video, mask, output: str | os.PathLike | None = None, engine: str = "propagate",
+           progress: ProgressFn | None = None, **config):
+    """Remove the masked object from ``video``.
+
+    With ``output`` (an .mp4/.mov/.mkv path, or a folder for PNG frames) the result is written there,
+    keeping the input's frame rate, length, size and audio, and the path is returned. Without it,
+    the frames are returned as one array ``(T, H, W, 3) uint8``.
+    """
+    options, engine_obj = _split_options(engine, config)
+    if output is None:
+        clip = as_clip(video, mask, options.invert_mask)
+        return np.stack([r for _, r, _ in run_engine(clip, engine_obj, options, progress)])
+
+    from .io import check_output, open_writer
+
+    paths = [output, options.save_mask, options.save_quadmask, options.compare]
+    inputs = (video, mask)
+    for path in paths:
+        if path is not None:
+            check_output(path, inputs, options.overwrite)
+    clip = as_clip(video, mask, options.invert_mask)
+    info = clip.info
+    audio = info.path if info.has_audio else None
+    total = len(clip)
+    with ExitStack() as stack:
+        main = stack.enter_context(open_writer(output, info, options.quality, audio_from=audio))
+        mask_out = options.save_mask and stack.enter_context(open_writer(options.save_mask, info, options.quality))
+        quad_out = options.save_quadmask and stack.enter_context(open_writer(options.save_quadmask, info, options.quality))
+        side_out = options.compare and stack.enter_context(
+            open_writer(options.compare, info.with_(width=info.width * 2), options.quality))
+        for i, (frame, result, q) in enumerate(run_engine(clip, engine_obj, options, progress)):
+            main.write(result)
+            if mask_out:
+                mask_out.write(np.repeat(replaced_region(q)[..., None] * np.uint8(255), 3, axis=2))
+            if quad_out:
+                quad_out.write(np.repeat(q[..., None], 3, axis=2))
+            if side_out:
+                side_out.write(np.concatenate([frame, result], axis=1))
+            report(progress, "write", i + 1, total)
+    log.info("wrote %s", output)
+    return Path(output)

@@ -1,0 +1,59 @@
+"""The ``cleanplate`` command. Each subcommand gathers options and calls one library function.
+
+Commands live in their own modules and import heavy libraries only inside the command body, so
+``cleanplate --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from ..errors import CleanplateError
+
+_COMMAND_MODULES = ("remove", "demo", "synth", "bench", "train")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cleanplate")
+@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+def cli(verbose: int) -> None:
+    """Remove an object from a video, and its shadow, reflection and light."""
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+for _name in _COMMAND_MODULES:
+    try:
+        _module = importlib.import_module(f"{__name__}.{_name}")
+    except ModuleNotFoundError as _err:  # a command not written yet
+        if _err.name != f"{__name__}.{_name}":
+            raise
+        continue
+    cli.add_command(_module.command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: runs the CLI, turning user errors into one line and a non-zero exit."""
+    try:
+        cli.main(args=argv, prog_name="cleanplate", standalone_mode=False)
+    except CleanplateError as err:
+        click.echo(f"error: {err}", err=True)
+        return err.exit_code
+    except KeyboardInterrupt:
+        click.echo("error: interrupted; no output was written", err=True)
+        return 130
+    except click.exceptions.Abort:
+        click.echo("error: interrupted; no output was written", err=True)
+        return 130
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""``cleanplate remove VIDEO --mask MASK -o OUT``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command("remove")
+@click.argument("video", type=click.Path())
+@click.option("-m", "--mask", required=True, type=click.Path(), help="Mask video, folder or image (white = remove), or a quadmask.")
+@click.option("-o", "--output", required=True, type=click.Path(), help="Output .mp4, or a folder for PNG frames.")
+@click.option("-e", "--engine", default="propagate", show_default=True, help="propagate (CPU, no weights) or diffusion.")
+@click.option("--side-effects", type=click.Choice(["auto", "off"]), default="off", show_default=True,
+              help="auto: also remove the object's shadow and reflection.")
+@click.option("--invert-mask", is_flag=True, help="The mask is black where the object is.")
+@click.option("--dilate", default=4, show_default=True, help="Grow the mask by this many pixels.")
+@click.option("--feather", default=3, show_default=True, help="Blend ramp inside the hole edge, pixels.")
+@click.option("--quality", default=18, show_default=True, help="x264 CRF (lower = better, larger).")
+@click.option("--save-mask", type=click.Path(), help="Also write the region that was replaced.")
+@click.option("--save-quadmask", type=click.Path(), help="Also write the quadmask used, to inspect or edit.")
+@click.option("--compare", type=click.Path(), help="Also write input and output side by side.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@click.option("-O", "--option", "engine_options", multiple=True, metavar="KEY=VALUE",
+              help="Engine option, e.g. -O window=60 (repeatable).")
+@click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
+def command(video, mask, output, engine, engine_options, no_progress, **options):
+    """Remove the masked object from VIDEO and write the clean plate to OUTPUT."""
+    from ..api import remove
+    from .options import parse_engine_options
+    from .progressbar import progress_bar
+
+    config = {k: v for k, v in options.items() if v is not None}
+    config.update(parse_engine_options(engine, engine_options))
+    with progress_bar(enabled=not no_progress and sys.stderr.isatty()) as progress:
+        path = remove(video, mask, output, engine=engine, progress=progress, **config)
+    click.echo(f"wrote {path}")
