@@ -39,6 +39,7 @@ class RemoveOptions:
     feather: int = 3  # blend ramp inside the hole's edge, in pixels
     side_effects: str = "off"  # "auto": also find and remove the object's shadow/reflection
     invert_mask: bool = False  # the mask is black where the object is
+    mask_kind: str = "auto"  # "binary", "quadmask", or "auto": recognise it from the mask's grey levels
     # Writing (remove() with an output only):
     overwrite: bool = False
     quality: int = 18  # x264 CRF: lower is better and larger
@@ -62,7 +63,8 @@ def _split_options(engine: str, config: dict):
     return options, engine_obj
 
 
-def as_clip(video, mask, invert_mask: bool = False, fps: float = 25.0) -> Clip:
+def as_clip(video, mask, invert_mask: bool = False, fps: float = 25.0, mask_kind: str = "auto",
+            progress: ProgressFn | None = None) -> Clip:
     """Open paths or wrap arrays as a :class:`Clip`; raise :class:`InputError` on bad input."""
     if isinstance(video, Clip):
         return video
@@ -71,7 +73,7 @@ def as_clip(video, mask, invert_mask: bool = False, fps: float = 25.0) -> Clip:
 
         if not isinstance(mask, (str, os.PathLike)):
             raise InputError("mask", "must be a path when the video is a path")
-        return open_clip(video, mask, invert_mask=invert_mask)
+        return open_clip(video, mask, invert_mask=invert_mask, mask_kind=mask_kind, progress=progress)
     frames = np.asarray(video)
     masks = np.asarray(mask)
     if masks.ndim == 2:
@@ -111,7 +113,7 @@ def remove_iter(video, mask, engine: str = "propagate", progress: ProgressFn | N
     Memory stays bounded by the engine's window, whatever the video's length.
     """
     options, engine_obj = _split_options(engine, config)
-    clip = as_clip(video, mask, options.invert_mask)
+    clip = as_clip(video, mask, options.invert_mask, mask_kind=options.mask_kind, progress=progress)
     for _, result, _ in run_engine(clip, engine_obj, options, progress):
         yield result
 
@@ -126,26 +128,27 @@ def remove(video, mask, output: str | os.PathLike | None = None, engine: str = "
     """
     options, engine_obj = _split_options(engine, config)
     if output is None:
-        clip = as_clip(video, mask, options.invert_mask)
+        clip = as_clip(video, mask, options.invert_mask, mask_kind=options.mask_kind, progress=progress)
         return np.stack([r for _, r, _ in run_engine(clip, engine_obj, options, progress)])
 
-    from .io import check_output, open_writer
+    from .io import check_outputs, open_writer
 
-    paths = [output, options.save_mask, options.save_quadmask, options.compare]
-    inputs = (video, mask)
-    for path in paths:
-        if path is not None:
-            check_output(path, inputs, options.overwrite)
-    clip = as_clip(video, mask, options.invert_mask)
+    # 1. Refuse bad output paths, then bad inputs, before any work (nothing is written on failure).
+    check_outputs([output, options.save_mask, options.save_quadmask, options.compare], (video, mask),
+                  options.overwrite)
+    clip = as_clip(video, mask, options.invert_mask, mask_kind=options.mask_kind, progress=progress)
     info = clip.info
     audio = info.path if info.has_audio else None
     total = len(clip)
+    # 2. Open every writer under a temporary name; 3. stream frames through the engine into them.
     with ExitStack() as stack:
-        main = stack.enter_context(open_writer(output, info, options.quality, audio_from=audio))
-        mask_out = options.save_mask and stack.enter_context(open_writer(options.save_mask, info, options.quality))
-        quad_out = options.save_quadmask and stack.enter_context(open_writer(options.save_quadmask, info, options.quality))
-        side_out = options.compare and stack.enter_context(
-            open_writer(options.compare, info.with_(width=info.width * 2), options.quality))
+        def writer(path, size_info, audio_from=None):
+            return stack.enter_context(open_writer(path, size_info, options.quality, audio_from=audio_from))
+
+        main = writer(output, info, audio)
+        mask_out = options.save_mask and writer(options.save_mask, info)
+        quad_out = options.save_quadmask and writer(options.save_quadmask, info)
+        side_out = options.compare and writer(options.compare, info.with_(width=info.width * 2))
         for i, (frame, result, q) in enumerate(run_engine(clip, engine_obj, options, progress)):
             main.write(result)
             if mask_out:
@@ -155,5 +158,6 @@ def remove(video, mask, output: str | os.PathLike | None = None, engine: str = "
             if side_out:
                 side_out.write(np.concatenate([frame, result], axis=1))
             report(progress, "write", i + 1, total)
+    # 4. Leaving the ``with`` block without an error moved every output into place.
     log.info("wrote %s", output)
     return Path(output)

@@ -17,13 +17,30 @@ from ..errors import CleanplateError
 _COMMAND_MODULES = ("remove", "demo", "synth", "bench", "train")
 
 
+class _EchoHandler(logging.Handler):
+    """Library log records as ``warning: ...`` lines on the current stderr (found at each call)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            click.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
+        except Exception:  # never let logging break a run
+            self.handleError(record)
+
+
+def _configure_logging(verbose: int) -> None:
+    logger = logging.getLogger("cleanplate")
+    for handler in [h for h in logger.handlers if isinstance(h, _EchoHandler)]:
+        logger.removeHandler(handler)
+    logger.addHandler(_EchoHandler())
+    logger.setLevel(max(logging.WARNING - 10 * verbose, logging.DEBUG))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cleanplate")
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
 def cli(verbose: int) -> None:
     """Remove an object from a video, and its shadow, reflection and light."""
-    level = logging.WARNING - 10 * verbose
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    _configure_logging(verbose)
 
 
 for _name in _COMMAND_MODULES:

@@ -1,4 +1,4 @@
-"""``cleanplate remove VIDEO --mask MASK -o OUT``."""
+"""``cleanplate remove VIDEO --mask MASK -o OUT``: gathers options, calls :func:`cleanplate.remove`."""
 
 from __future__ import annotations
 
@@ -9,23 +9,30 @@ import click
 
 @click.command("remove")
 @click.argument("video", type=click.Path())
-@click.option("-m", "--mask", required=True, type=click.Path(), help="Mask video, folder or image (white = remove), or a quadmask.")
-@click.option("-o", "--output", required=True, type=click.Path(), help="Output .mp4, or a folder for PNG frames.")
+@click.option("-m", "--mask", required=True, type=click.Path(),
+              help="Mask video, folder or image: white = remove, or a quadmask (0 remove, 63 overlap, "
+                   "127 affected, 255 keep).")
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Output .mp4/.mov/.mkv, or a folder for PNG frames.")
 @click.option("-e", "--engine", default="propagate", show_default=True, help="propagate (CPU, no weights) or diffusion.")
 @click.option("--side-effects", type=click.Choice(["auto", "off"]), default="off", show_default=True,
               help="auto: also remove the object's shadow and reflection.")
 @click.option("--invert-mask", is_flag=True, help="The mask is black where the object is.")
+@click.option("--mask-kind", type=click.Choice(["auto", "binary", "quadmask"]), default="auto", show_default=True,
+              help="How to read the mask; auto recognises a quadmask by its grey levels.")
 @click.option("--dilate", default=4, show_default=True, help="Grow the mask by this many pixels.")
 @click.option("--feather", default=3, show_default=True, help="Blend ramp inside the hole edge, pixels.")
-@click.option("--quality", default=18, show_default=True, help="x264 CRF (lower = better, larger).")
+@click.option("--quality", default=18, show_default=True, type=click.IntRange(0, 51),
+              help="x264 CRF (lower = better, larger).")
 @click.option("--save-mask", type=click.Path(), help="Also write the region that was replaced.")
 @click.option("--save-quadmask", type=click.Path(), help="Also write the quadmask used, to inspect or edit.")
 @click.option("--compare", type=click.Path(), help="Also write input and output side by side.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("-O", "--option", "engine_options", multiple=True, metavar="KEY=VALUE",
               help="Engine option, e.g. -O window=60 (repeatable).")
-@click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
-def command(video, mask, output, engine, engine_options, no_progress, **options):
+@click.option("--progress/--no-progress", default=None,
+              help="Draw a progress bar (default: only when stderr is a terminal).")
+def command(video, mask, output, engine, engine_options, progress, **options):
     """Remove the masked object from VIDEO and write the clean plate to OUTPUT."""
     from ..api import remove
     from .options import parse_engine_options
@@ -33,6 +40,7 @@ def command(video, mask, output, engine, engine_options, no_progress, **options)
 
     config = {k: v for k, v in options.items() if v is not None}
     config.update(parse_engine_options(engine, engine_options))
-    with progress_bar(enabled=not no_progress and sys.stderr.isatty()) as progress:
-        path = remove(video, mask, output, engine=engine, progress=progress, **config)
+    show = sys.stderr.isatty() if progress is None else progress
+    with progress_bar(enabled=show) as report:
+        path = remove(video, mask, output, engine=engine, progress=report, **config)
     click.echo(f"wrote {path}")
