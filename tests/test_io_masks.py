@@ -69,6 +69,19 @@ def test_quadmask_with_a_tiny_affected_region_among_many_keep_frames_is_recognis
     assert looks_like_quadmask([q] + [np.full((96, 96), 255, np.uint8)] * 3)
 
 
+def test_weak_level_evidence_decides_only_for_a_mostly_white_mask():
+    keep = np.full((256, 256), 255, np.uint8)
+    q = keep.copy()
+    q[100:140, 100:140] = quadmask.REMOVE
+    q[140:146, 100:130] = quadmask.AFFECTED  # 112 plateau pixels: 0.04% of the four frames
+    assert looks_like_quadmask([q, keep, keep, keep])  # mostly KEEP: a quadmask
+    black = np.zeros_like(keep)
+    b = black.copy()
+    b[100:140, 100:140] = 255
+    b[140:146, 100:130] = 127  # the same grey patch on a mostly black (white = remove) mask
+    assert not looks_like_quadmask([b, black, black, black])
+
+
 def test_uniform_grey_ramp_is_binary():
     ramp = np.tile(np.arange(256, dtype=np.uint8), (8, 1))
     assert not looks_like_quadmask([ramp])

@@ -40,13 +40,16 @@ MASK_KINDS = ("auto", "binary", "quadmask")
 # _FLAT grey levels. A quadmask's OVERLAP/AFFECTED regions are plateaus at 63/127; a binary mask's
 # soft or lossy edges are ramps, steep at every pixel, so they drop out. Among plateau pixels, those
 # within +-_BAND of 63 or 127 are weighed against those in equally wide bands centred where no level
-# lies (95, 191). Measured on the sample clips' masks, blurred (sigma 2-3), JPEG-compressed (q20) and
-# 8x down-up-scaled: binary masks put at most 0.08% of their pixels on 63/127 plateaus, quadmasks at
-# least 2%, with level/gap ratios above 18 (see tests/test_io_masks.py).
+# lies (95, 191). Measured on the sample clips' masks as they are, blurred (sigma 2 and 3),
+# JPEG-compressed (q20) and 8x down-up-scaled: binary masks put at most 0.05% of their pixels on
+# 63/127 plateaus, quadmasks at least 2%, with level/gap ratios of 79 or more.
 _FLAT = 12
 _BAND = 12
 _LEVEL_SHARE = 1e-3  # plateau pixels at 63/127: at least this share of all mask pixels...
-_LEVEL_RATIO = 4.0  # ... and this many times the plateau pixels between levels
+_LEVEL_RATIO = 4.0  # ... and this many times the plateau pixels between levels.
+# A mask that is mostly white is either a quadmask (mostly KEEP) or a binary mask drawn black on
+# white, and both are read right as a quadmask (0 = remove): there, weaker evidence is enough.
+_LEVEL_SHARE_MOSTLY_WHITE = 1e-4
 _OFF_LEVEL = 24  # a quadmask pixel further than this from every level is "unexpected"
 _SAMPLED_FRAMES = 100  # recognition looks at about this many frames, evenly spread
 _KERNEL = np.ones((3, 3), np.uint8)
@@ -62,20 +65,26 @@ def plateau_histogram(grey: np.ndarray) -> np.ndarray:
     return np.bincount(grey[spread <= _FLAT], minlength=256)
 
 
-def quadmask_evidence(plateaus: np.ndarray, pixels: int) -> bool:
-    """Whether plateau counts (:func:`plateau_histogram`, summed over ``pixels`` pixels) are a quadmask's."""
+def quadmask_evidence(plateaus: np.ndarray, pixels: int, white_share: float = 0.0) -> bool:
+    """Whether plateau counts (:func:`plateau_histogram`, summed over ``pixels`` pixels) are a quadmask's.
+
+    ``white_share`` is the share of all mask pixels >= 128; above one half, weaker evidence suffices.
+    """
     levels = _band(plateaus, quadmask.OVERLAP) + _band(plateaus, quadmask.AFFECTED)
     gaps = _band(plateaus, 95) + _band(plateaus, 191)
-    return pixels > 0 and levels >= _LEVEL_SHARE * pixels and levels >= _LEVEL_RATIO * gaps
+    share = _LEVEL_SHARE_MOSTLY_WHITE if white_share > 0.5 else _LEVEL_SHARE
+    return pixels > 0 and levels >= share * pixels and levels >= _LEVEL_RATIO * gaps
 
 
 def looks_like_quadmask(frames: Iterable[np.ndarray]) -> bool:
     """Whether grey mask frames ``(H, W) uint8`` hold a quadmask rather than a binary mask."""
-    plateaus, pixels = np.zeros(256, np.int64), 0
+    plateaus, pixels, white = np.zeros(256, np.int64), 0, 0
     for grey in frames:
-        plateaus += plateau_histogram(np.ascontiguousarray(grey, np.uint8))
+        grey = np.ascontiguousarray(grey, np.uint8)
+        plateaus += plateau_histogram(grey)
         pixels += grey.size
-    return quadmask_evidence(plateaus, pixels)
+        white += int((grey >= 128).sum())
+    return quadmask_evidence(plateaus, pixels, white / max(pixels, 1))
 
 
 def level_table(kind: str, invert: bool = False) -> np.ndarray:
@@ -108,7 +117,7 @@ def scan(frames: Iterable[np.ndarray], total: int | None = None, progress: Progr
     """One pass over grey mask frames ``(H, W) uint8``, keeping a few counters (memory is constant)."""
     stats = MaskStats()
     holes = {name: quadmask.hole(level_table(*reading)) for name, reading in _READINGS.items()}
-    stride = max(1, (total or 0) // _SAMPLED_FRAMES)
+    stride = max(1, -(-(total or 0) // _SAMPLED_FRAMES))  # at most _SAMPLED_FRAMES frames
     for grey in frames:
         if stats.frames % stride == 0:
             stats.plateaus += plateau_histogram(grey)
@@ -179,7 +188,8 @@ class MaskSource:
     def _decide_kind(self, kind: str, stats: MaskStats) -> str:
         if kind != "auto":
             return kind
-        found = "quadmask" if quadmask_evidence(stats.plateaus, stats.plateau_pixels) else "binary"
+        white = stats.selected["white"] / max(stats.frames * stats.pixels, 1)
+        found = "quadmask" if quadmask_evidence(stats.plateaus, stats.plateau_pixels, white) else "binary"
         log.info("%s: read as a %s", self.path, "quadmask" if found == "quadmask" else "binary mask")
         return found
 
@@ -196,7 +206,8 @@ class MaskSource:
         share = stats.selected[reading] / max(stats.frames * stats.pixels, 1)
         if reading != "quad" and share > 0.5:
             log.warning("%s: the mask selects %.0f%% of the picture; %s", self.path, 100 * share,
-                        "if the object is black in it, pass --invert-mask" if reading == "white"
+                        "if the object is black in it, pass --invert-mask (or --mask-kind quadmask)"
+                        if reading == "white"
                         else "if the object is white in it, drop --invert-mask")
         if reading == "quad":
             grey = np.arange(256)

@@ -84,6 +84,8 @@ def check_output(path: str | os.PathLike, inputs: Iterable = (), overwrite: bool
                 raise OutputError(out, f"holds {strays[0]!r}, which is not a frame; refusing to replace the folder",
                                   "choose another output path, or empty the folder")
     parent = out.absolute().parent
+    if parent.exists() and not parent.is_dir():
+        raise OutputError(out, f"{parent} is a file, not a folder", "choose another output path")
     if not parent.is_dir():
         raise OutputError(out, f"folder {parent} does not exist", "create it first, or choose another path")
     if not _writable(parent):
