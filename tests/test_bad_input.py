@@ -188,7 +188,8 @@ SLOW_RUN = textwrap.dedent("""
 """)
 
 
-def test_interrupted_run_leaves_no_output_and_no_temporary_file(work):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_leaves_no_output_and_no_temporary_file(work, sig):
     write_video(work / "long.mp4", textured(60, 32, 32))
     write_video(work / "longmask.mp4", square_masks(60, 32, 32, size=8, step=0))
     before = snapshot(work)
@@ -202,7 +203,7 @@ def test_interrupted_run_leaves_no_output_and_no_temporary_file(work):
         time.sleep(0.05)
     assert proc.poll() is None, proc.communicate()
     time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert err.strip().splitlines() == ["error: interrupted; no output was written"]

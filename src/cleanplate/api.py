@@ -52,6 +52,8 @@ class RemoveOptions:
             raise InputError("--dilate/--feather", f"must be >= 0, got {self.dilate}/{self.feather}")
         if self.side_effects not in ("auto", "off"):
             raise InputError("--side-effects", f"unknown value {self.side_effects!r}", "use auto or off")
+        if self.mask_kind not in ("auto", "binary", "quadmask"):
+            raise InputError("--mask-kind", f"unknown value {self.mask_kind!r}", "use auto, binary or quadmask")
 
 
 def _split_options(engine: str, config: dict):

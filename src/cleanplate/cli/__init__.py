@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import signal
 import sys
+import threading
 
 import click
 
@@ -22,7 +24,11 @@ class _EchoHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            click.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
+            line = f"{record.levelname.lower()}: {record.getMessage()}"
+            if "tqdm" in sys.modules:  # a progress bar may be on screen: print above it
+                sys.modules["tqdm"].tqdm.write(line, file=sys.stderr)
+            else:
+                click.echo(line, err=True)
         except Exception:  # never let logging break a run
             self.handleError(record)
 
@@ -53,8 +59,18 @@ for _name in _COMMAND_MODULES:
     cli.add_command(_module.command)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: runs the CLI, turning user errors into one line and a non-zero exit."""
+    """Entry point: runs the CLI, turning user errors into one line and a non-zero exit.
+
+    Ctrl-C and SIGTERM stop the run the same way: temporary outputs are removed, exit code 130.
+    """
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         cli.main(args=argv, prog_name="cleanplate", standalone_mode=False)
     except CleanplateError as err:
@@ -69,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as err:
         err.show()
         return err.exit_code
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 

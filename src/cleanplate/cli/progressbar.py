@@ -8,7 +8,10 @@ from contextlib import contextmanager
 
 @contextmanager
 def progress_bar(enabled: bool = True):
-    """Yield a ``progress(stage, done, total)`` callback that draws one bar per stage."""
+    """Yield a ``progress(stage, done, total)`` callback that draws one bar per running stage.
+
+    A stage's bar is removed once it reaches its total, so finished stages do not linger.
+    """
     if not enabled:
         yield None
         return
@@ -24,6 +27,8 @@ def progress_bar(enabled: bool = True):
         bar.total = total
         bar.n = done
         bar.refresh()
+        if total is not None and done >= total:
+            bars.pop(stage).close()
 
     try:
         yield progress
