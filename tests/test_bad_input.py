@@ -188,7 +188,7 @@ SLOW_RUN = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupted_run_leaves_no_output_and_no_temporary_file(work, sig):
     write_video(work / "long.mp4", textured(60, 32, 32))
     write_video(work / "longmask.mp4", square_masks(60, 32, 32, size=8, step=0))

@@ -155,3 +155,16 @@ class TestOutputPaths:
     def test_missing_parent_folder(self, tmp_path):
         with pytest.raises(OutputError, match="does not exist"):
             check_outputs([tmp_path / "nope" / "out.mp4"])
+
+
+def test_encoder_failure_becomes_one_line_output_error(tmp_path, monkeypatch):
+    from cleanplate.io.writers import Writer
+
+    def disk_full(self, frame):
+        raise av.error.FFmpegError(28, "No space left on device")
+
+    monkeypatch.setattr(Writer, "_write_video", disk_full)
+    with pytest.raises(OutputError, match=r"could not be written \(FFmpegError: No space left on device\) — check there is free"):
+        with open_writer(tmp_path / "out.mp4", VideoInfo(16, 16, 25.0, 1)) as writer:
+            writer.write(np.zeros((16, 16, 3), np.uint8))
+    assert os.listdir(tmp_path) == []

@@ -95,7 +95,6 @@ def swaps_axes(orientation: str) -> bool:
 class _Probe:
     info: VideoInfo
     orientation: str = "none"
-    start: float = 0.0  # the video stream's first presentation time, seconds
 
 
 def _uniform(stamps: np.ndarray, fps: float) -> bool:
@@ -157,11 +156,10 @@ def probe_file(path: Path) -> _Probe:
             header = stream.frames or 0
             tb = float(stream.time_base) if stream.time_base else 0.0
             duration = stream.duration * tb if stream.duration and tb else (container.duration or 0) / 1e6
-            start = stream.start_time * tb if stream.start_time is not None and tb else 0.0
             base = float(stream.base_rate) if stream.base_rate else fps
     except InputError:
         raise
-    except (av.error.FFmpegError, UnicodeDecodeError, StopIteration, ValueError, OSError) as err:
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError, OSError) as err:
         kind = getattr(err, "strerror", None) or err.__class__.__name__
         raise InputError(path, f"is not a readable video ({kind})", _FIX_VIDEO) from None
 
@@ -185,7 +183,6 @@ def probe_file(path: Path) -> _Probe:
             if not _uniform(rel, fps or 25.0):
                 stamps = tuple(float(t) for t in rel)
                 log.info("%s: variable frame rate (%d frames, %.3f fps on average)", path, count, fps)
-            start = t0
     if count == 0:
         raise InputError(path, "has zero frames", "check the file was not truncated, or export it again")
     if fps <= 0:
@@ -193,7 +190,7 @@ def probe_file(path: Path) -> _Probe:
     if swaps_axes(orientation):
         width, height = height, width
     info = VideoInfo(width, height, fps, count, stamps, str(path), has_audio)
-    return _Probe(info, orientation, start)
+    return _Probe(info, orientation)
 
 
 # -- sources -------------------------------------------------------------------------------------
@@ -215,7 +212,7 @@ class VideoSource:
                 raise InputError(self.path, "is a folder with no PNG or JPEG frames",
                                  "point at a video file or a folder of frames")
             first = read_rgb(self._images[0])
-            self.orientation, self.start = "none", 0.0
+            self.orientation = "none"
             self.info = VideoInfo(first.shape[1], first.shape[0], FOLDER_FPS, len(self._images), path=str(self.path))
         elif is_image(self.path):
             raise InputError(self.path, "is a single image, not a video",
@@ -223,7 +220,7 @@ class VideoSource:
         else:
             self._images = None
             probe = probe_file(self.path)
-            self.info, self.orientation, self.start = probe.info, probe.orientation, probe.start
+            self.info, self.orientation = probe.info, probe.orientation
 
     @property
     def is_folder(self) -> bool:

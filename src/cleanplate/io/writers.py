@@ -164,7 +164,11 @@ class Writer:
             raise ValueError(f"{self.path}: expected ({self.info.height}, {self.info.width}, 3) uint8 frames, "
                              f"got {frame.shape} {frame.dtype}")
         if self.is_video:
-            self._write_video(frame)
+            try:
+                self._write_video(frame)
+            except self._av_error() as err:
+                raise OutputError(self.path, f"could not be written ({err.__class__.__name__}: {err.strerror})",
+                                  "check there is free disk space") from None
         else:
             target = self.tmp / f"{self.count:06d}.png"
             if not cv2.imwrite(str(target), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)):
@@ -200,9 +204,19 @@ class Writer:
                     self._audio.copy_until(self._container, None)
                 self._close_container()
             self._commit()
+        except (OSError, self._av_error()) as err:
+            self._discard()
+            reason = getattr(err, "strerror", None) or err.__class__.__name__
+            raise OutputError(self.path, f"could not be finished ({reason})", "check there is free disk space") from None
         except BaseException:
             self._discard()
             raise
+
+    @staticmethod
+    def _av_error() -> type:
+        import av
+
+        return av.error.FFmpegError
 
     def _close_container(self) -> None:
         if self._audio is not None:
