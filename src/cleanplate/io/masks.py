@@ -138,7 +138,7 @@ def scan(frames: Iterable[np.ndarray], total: int | None = None, progress: Progr
 def _describe(reading: str) -> tuple[str, str, str]:
     """(what counts as selected, fix for an empty mask, fix for a full mask) for a reading."""
     if reading == "quad":
-        return ("every pixel is 255 (keep)", "mark the object 0 (remove) and what it caused 127 (affected)",
+        return ("no pixel is marked 0, 63 or 127 (all is keep)", "mark the object 0 (remove) and what it caused 127 (affected)",
                 "keep (255) the parts of the picture that must not change")
     if reading == "black":
         return ("no pixel is black (--invert-mask: black = remove)", "drop --invert-mask if the object is white",
