@@ -197,5 +197,5 @@ def test_wrapper_adds_weighted_oird_read_at_the_chosen_block():
     loss.backward()
     assert wrapper.head.net[0].weight.grad.abs().sum() > 0  # the MLP on the teacher learns
     assert denoiser.blocks[1].linear1.weight.grad.abs().sum() > 0
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(InputError, match="outside the denoiser's 2 blocks"):
         FlowMatchingWrapper(*build_toy(depth=2), OIRDConfig(block=2), ColourGradientTeacher())

@@ -185,3 +185,29 @@ def test_cli_trains_from_a_yaml_config(tmp_path, capsys, monkeypatch):
     assert main(["train", str(config)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "steps=0" in err and len(err.strip().splitlines()) == 1
+
+
+def test_trained_denoiser_weights_load_into_a_fresh_model(tmp_path):
+    from cleanplate.train.checkpoint import denoiser_weights
+    from cleanplate.train.log import running_mean
+    from cleanplate.train.toy import build_toy
+
+    train(tiny(tmp_path / "run", steps=1, checkpoint_every=1))
+    denoiser, _ = build_toy(dim=16, depth=2)
+    ema, raw = denoiser_weights(tmp_path / "run"), denoiser_weights(tmp_path / "run", ema=False)
+    denoiser.load_state_dict(ema)
+    assert not torch.equal(ema["proj_in.weight"], raw["proj_in.weight"])
+    assert running_mean([1.0, 3.0, 5.0, 7.0], 2) == [1.0, 2.0, 4.0, 6.0]
+
+
+def test_unknown_model_kinds_and_options_list_the_valid_ones():
+    from cleanplate.train.config import ModelConfig
+    from cleanplate.train.data import build_source
+    from cleanplate.train.models import build_model
+
+    with pytest.raises(InputError, match="choose one of: toy"):
+        build_model(ModelConfig(kind="nope"))
+    with pytest.raises(InputError, match="not accepted"):
+        build_model(ModelConfig(kind="toy", options={"width": 3}))
+    with pytest.raises(InputError, match="choose one of: toy, folder, python"):
+        build_source(from_dict({"data": {"kind": "nope"}}).data)

@@ -130,5 +130,17 @@ def mark_latest(folder: Path, keep: int) -> None:
             shutil.rmtree(old)
 
 
+def denoiser_weights(path: str | os.PathLike, ema: bool = True) -> dict[str, torch.Tensor]:
+    """The trained denoiser's ``state_dict`` from a run folder (its latest checkpoint) or a
+    checkpoint folder: the EMA weights by default, the raw ones with ``ema=False``."""
+    path = Path(path)
+    folder = latest_checkpoint(path) or path
+    if not (folder / "state.json").is_file():
+        raise FileNotFoundError(f"{path} is neither a training run nor a checkpoint folder")
+    tensors, _ = load_checkpoint(folder)
+    prefix = "ema." if ema else "denoiser."
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
 def shard_limit(shard_mb: float) -> int:
     return int(math.floor(shard_mb * 2 ** 20))

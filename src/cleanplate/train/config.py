@@ -111,7 +111,7 @@ class TrainConfig:
             ("steps", self.steps >= 1, "must be >= 1"),
             ("checkpoint_every", self.checkpoint_every >= 1, "must be >= 1"),
             ("keep_checkpoints", self.keep_checkpoints >= 1, "must be >= 1"),
-            ("shard_mb", self.shard_mb > 0, "must be > 0"),
+            ("shard_mb", self.shard_mb >= 0.01, "must be >= 0.01"),
             ("device", self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
              "must be auto, cpu, cuda or cuda:N"),
             ("precision", self.precision in ("auto", "bf16", "fp32"), "must be auto, bf16 or fp32"),
@@ -208,8 +208,8 @@ def resolve_config_path(name: str | os.PathLike) -> Path:
     raise InputError(path, "does not exist", f"give a YAML config file or a bundled config name ({bundled})")
 
 
-def load_config(name: str | os.PathLike, **overrides) -> TrainConfig:
-    """Read a YAML config (or a bundled one by name), apply ``overrides`` and check it."""
+def load_config(name: str | os.PathLike) -> TrainConfig:
+    """Read a YAML config (or a bundled one by name) and check it."""
     try:
         import yaml
     except ModuleNotFoundError:
@@ -219,7 +219,6 @@ def load_config(name: str | os.PathLike, **overrides) -> TrainConfig:
         values = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
         raise InputError(path, f"is not valid YAML ({str(err).splitlines()[0]})", "fix the syntax") from None
-    values.update(overrides)
     config = from_dict(values, TrainConfig, str(path))
     config.source = str(path)
     config.check()

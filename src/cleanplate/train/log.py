@@ -39,8 +39,19 @@ class LossLog:
         return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
 
 
+def running_mean(values, window: int | None = None) -> list[float]:
+    """Mean of the last ``window`` values at each point (default: a twentieth of the run, >= 1)."""
+    window = window or max(1, len(values) // 20)
+    out, total = [], 0.0
+    for i, value in enumerate(values):
+        total += value - (values[i - window] if i >= window else 0.0)
+        out.append(total / min(i + 1, window))
+    return out
+
+
 def plot_log(records: list[dict], path: str | os.PathLike, keys: tuple[str, ...] = ("loss", "flow", "oird")) -> Path:
-    """Plot each of ``keys`` against ``step`` (log scale when all positive) and write a PNG atomically."""
+    """Plot each of ``keys`` against ``step``, raw (faint) and as a running mean, on a log scale when
+    all are positive; write the PNG atomically."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -53,7 +64,8 @@ def plot_log(records: list[dict], path: str | os.PathLike, keys: tuple[str, ...]
         points = [(r["step"], r[key]) for r in records if key in r and math.isfinite(r[key])]
         if points:
             steps, values = zip(*points)
-            axes.plot(steps, values, label=key, linewidth=1)
+            raw, = axes.plot(steps, values, linewidth=0.6, alpha=0.35)
+            axes.plot(steps, running_mean(values), color=raw.get_color(), linewidth=1.5, label=key)
             positive &= min(values) > 0
     if records and positive:
         axes.set_yscale("log")

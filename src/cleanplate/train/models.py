@@ -21,6 +21,7 @@ The diffusion engine registers its Wan2.1-style DiT here with :func:`register_mo
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable
 
 from ..errors import InputError
@@ -38,10 +39,11 @@ def register_model(name: str):
 
 
 @register_model("toy")
-def _toy(**options):
+def _toy(dim: int = 32, depth: int = 2, heads: int = 2):
+    """The toy denoiser of :mod:`cleanplate.train.toy` (torch imported only when built)."""
     from .toy import build_toy
 
-    return build_toy(**options)
+    return build_toy(dim, depth, heads)
 
 
 def build_model(config: ModelConfig):
@@ -49,8 +51,10 @@ def build_model(config: ModelConfig):
     if config.kind not in MODELS:
         raise InputError(f"model.kind={config.kind!r}", "is not a trainable model",
                          f"choose one of: {', '.join(sorted(MODELS))}")
+    factory = MODELS[config.kind]
     try:
-        return MODELS[config.kind](**config.options)
+        inspect.signature(factory).bind(**config.options)
     except TypeError as err:
-        raise InputError(f"model.options for {config.kind!r}", f"are not accepted ({err})",
+        raise InputError(f"model.options of {config.kind!r}", f"are not accepted ({err})",
                          "check the option names in docs/training.md") from None
+    return factory(**config.options)

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import InputError
 from .config import OIRDConfig
 from .grid import mask_to_tokens
 from .oird import TeacherHead, relation_loss
@@ -60,7 +61,8 @@ class FlowMatchingWrapper(nn.Module):
             blocks = denoiser.blocks
             self.block = len(blocks) // 2 if oird.block is None else oird.block
             if not 0 <= self.block < len(blocks):
-                raise ValueError(f"oird.block={oird.block} is outside the denoiser's {len(blocks)} blocks")
+                raise InputError(f"oird.block={oird.block}", f"is outside the denoiser's {len(blocks)} blocks",
+                                 f"use 0 to {len(blocks) - 1}, or null for half depth")
             self.teacher = teacher.requires_grad_(False)
             self.head = TeacherHead(teacher.dim, oird.head_dim)
             blocks[self.block].register_forward_hook(self._keep_hidden)
