@@ -199,3 +199,47 @@ def test_wrapper_adds_weighted_oird_read_at_the_chosen_block():
     assert denoiser.blocks[1].linear1.weight.grad.abs().sum() > 0
     with pytest.raises(InputError, match="outside the denoiser's 2 blocks"):
         FlowMatchingWrapper(*build_toy(depth=2), OIRDConfig(block=2), ColourGradientTeacher())
+
+
+class TinyWanDenoiser(torch.nn.Module):
+    """A diffusers WanTransformer3DModel behind the training contract: masked-input and mask
+    channels concatenated to the noisy latents, a zero text context."""
+
+    def __init__(self, latent_channels=3, cond_channels=5):
+        super().__init__()
+        from diffusers import WanTransformer3DModel
+
+        self.model = WanTransformer3DModel(
+            patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=8,
+            in_channels=latent_channels + cond_channels, out_channels=latent_channels, text_dim=16,
+            freq_dim=16, ffn_dim=32, num_layers=4, rope_max_seq_len=32)
+        self.blocks = self.model.blocks
+
+    def token_grid(self, shape):
+        return shape[2], shape[3] // 2, shape[4] // 2
+
+    def forward(self, x_t, t, cond):
+        context = x_t.new_zeros(x_t.shape[0], 1, 16)
+        return self.model(torch.cat([x_t, cond], 1), timestep=t * 1000, encoder_hidden_states=context,
+                          return_dict=False)[0]
+
+
+def test_a_diffusers_wan_transformer_fits_the_contract_and_oird_reads_its_block():
+    pytest.importorskip("diffusers")
+    from cleanplate.train.toy import ToyCodec
+
+    torch.manual_seed(0)
+    denoiser = TinyWanDenoiser()
+    seen = {}
+
+    def record(module, args, output):
+        seen["shape"] = tuple(output.shape)
+
+    denoiser.blocks[2].register_forward_hook(record)
+    wrapper = FlowMatchingWrapper(denoiser, ToyCodec(), OIRDConfig(weight=0.1, head_dim=8), ColourGradientTeacher())
+    loss, parts = wrapper.loss(toy_batch())
+    assert wrapper.block == 2
+    assert seen["shape"] == (2, 3 * 4 * 4, 16)  # (B, F * h/2 * w/2, heads * head_dim), as token_grid says
+    assert parts["oird"].item() > 0 and torch.isfinite(loss)
+    loss.backward()
+    assert denoiser.blocks[0].ffn.net[0].proj.weight.grad.abs().sum() > 0

@@ -145,7 +145,7 @@ def final_state(out_dir):
 
 
 def test_resume_continues_bit_for_bit(tmp_path):
-    changes = {"optim": {"grad_accum": 2, "warmup_steps": 3}}
+    changes = {"optim": {"grad_accum": 2, "warmup_steps": 3}, "data": {"height": 16, "width": 16}}
     train(tiny(tmp_path / "straight", steps=4, **changes))
     train(tiny(tmp_path / "halves", steps=2, **changes))
     random.random(), np.random.rand(), torch.rand(3)  # disturb every RNG between the halves
@@ -157,6 +157,7 @@ def test_resume_continues_bit_for_bit(tmp_path):
         assert torch.equal(a[key], b[key]), key
     log_a = LossLog(tmp_path / "straight" / "loss.jsonl").read()
     log_b = LossLog(tmp_path / "halves" / "loss.jsonl").read()
+    assert all(r["oird"] > 0 for r in log_a)  # OIRD, keyframes and accumulation all took part
     strip = [{k: v for k, v in r.items() if k != "seconds"} for r in log_a]
     assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in log_b]
     # The trained weights really moved: the check above is not comparing two copies of the init.
