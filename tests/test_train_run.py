@@ -1,6 +1,7 @@
 """The training run: config, checkpoints, EMA, loss log, the loop, bit-for-bit resume and the CLI."""
 
 import json
+import os
 import random
 
 import numpy as np
@@ -49,7 +50,9 @@ def test_config_refuses_unknown_keys_and_wrong_types(tmp_path):
     with pytest.raises(InputError, match="keyframes.min_stride"):
         load_config(path)
     path.write_text("optim: {lr: 1}\ndata: {path: null}\n")
-    assert load_config(path).optim.lr == 1.0
+    config = load_config(path)
+    assert config.optim.lr == 1.0 and isinstance(config.optim.lr, float)
+    assert config.out_dir == os.path.join("runs", "c")  # named after the config file
 
 
 def test_defaults_follow_the_paper_and_the_bundled_config_loads():

@@ -5,7 +5,7 @@ the list of valid ones. Paths are relative to the working directory.
 
 .. code-block:: yaml
 
-    out_dir: runs/toy            # checkpoints, loss log and plot go here
+    out_dir: runs/toy            # checkpoints, loss log and plot; default runs/<config name>
     steps: 200
     data:      {kind: toy, frames: 9, height: 32, width: 32, batch_size: 2}
     model:     {kind: toy, options: {dim: 32, depth: 2}}
@@ -88,7 +88,7 @@ class OptimConfig:
 class TrainConfig:
     """Everything a training run needs; ``load_config(path)`` builds one from YAML."""
 
-    out_dir: str = "runs/toy"
+    out_dir: Optional[str] = None  # None: runs/<config file name>, or runs/train
     steps: int = 100
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
@@ -221,5 +221,7 @@ def load_config(name: str | os.PathLike) -> TrainConfig:
         raise InputError(path, f"is not valid YAML ({str(err).splitlines()[0]})", "fix the syntax") from None
     config = from_dict(values, TrainConfig, str(path))
     config.source = str(path)
+    if config.out_dir is None:
+        config.out_dir = str(Path("runs") / path.stem)
     config.check()
     return config

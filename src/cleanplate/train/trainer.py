@@ -94,7 +94,7 @@ class Run:
 
     def __init__(self, config: TrainConfig, resume: bool, source=None):
         self.config = config
-        self.out_dir = Path(config.out_dir)
+        self.out_dir = Path(config.out_dir or "runs/train")
         found = latest_checkpoint(self.out_dir)
         if resume and found is None:
             raise InputError(self.out_dir, "holds no checkpoint to resume", "run without --resume to start")
