@@ -126,5 +126,5 @@ class DiffusionEngine(Engine):
         log.info("diffusion: %d frames at %dx%d, %d keyframes, %d windows", len(clip), *work,
                  len(plan.keyframes), len(plan.windows))
         for i, frame in enumerate(keyframe_guided(items, plan, generate, progress)):
+            report(progress, "fill", i + 1, len(clip))  # before the yield: the last one is never resumed
             yield resize_frame(frame, native)
-            report(progress, "fill", i + 1, len(clip))

@@ -152,8 +152,8 @@ def keyframe_guided(
                 window[j] = (given, _known(frame), None if prior is None else given)
         frames, masks, priors = _stack(window)
         out = generate(frames, masks, priors, "window")
-        for i in range(e_start, e_stop):
-            yield clean.get(i, out[i - start])
-        last = clean.get(w_stop - 1, out[-1])
         done += 1
         report(progress, "windows", done, total)
+        last = clean.get(w_stop - 1, out[-1])
+        for i in range(e_start, e_stop):
+            yield clean.get(i, out[i - start])

@@ -26,8 +26,8 @@ import torch
 
 from ...errors import InputError
 from .conditioning import CONDITION_CHANNELS
-from .weights import (DIFFUSERS_STEM, load_clip_vision, load_diffusers_component, load_state, load_strict,
-                      read_json, read_weights)
+from .weights import (DIFFUSERS_STEM, clip_names_for, load_clip_vision, load_diffusers_component, load_state,
+                      load_strict, read_json, read_weights)
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ def load_original_clip(path: Path):
 
     state, config = clip_from_original(read_weights(path))
     model = CLIPVisionModel(CLIPVisionConfig(**config))
-    load_strict(model, state, path)
+    load_strict(model, clip_names_for(model, state), path)
     return ClipContextEncoder(model)
 
 

@@ -12,7 +12,8 @@ target pixel takes the noise of its nearest source pixel, but each source value 
 once; pixels that lose that contest, or whose source lies outside the frame (disocclusions), get
 fresh noise. The result is again i.i.d. N(0, 1), exactly, whatever the flow.
 
-Flow is OpenCV's DIS (Kroeger et al. 2016) on the first pass's frames, scaled to the latent grid.
+Flow is OpenCV's DIS (Kroeger et al. 2016) between consecutive frames of the first pass's result,
+composed over the 4 frames a latent frame spans and scaled to the latent grid.
 """
 
 from __future__ import annotations
@@ -61,6 +62,22 @@ def backward_flow(next_frame: np.ndarray, frame: np.ndarray) -> np.ndarray:
     return dis.calc(a, b, None)
 
 
+def chained_backward_flow(frames: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Flow ``(H, W, 2)`` from frame ``stop`` back to frame ``start``, composed of one-frame DIS flows.
+
+    Small steps are what DIS estimates well; their composition follows motion that is too large to
+    find between frames four apart directly.
+    """
+    total = backward_flow(frames[stop], frames[stop - 1])
+    h, w = total.shape[:2]
+    grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), -1)
+    for j in range(stop - 1, start, -1):
+        step = backward_flow(frames[j], frames[j - 1])
+        where = grid + total
+        total = total + cv2.remap(step, where[..., 0], where[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return total
+
+
 def latent_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Pixel flow ``(H, W, 2)`` -> flow on a latent grid ``size = (h, w)``, in latent pixels."""
     h, w = size
@@ -83,6 +100,6 @@ def warped_noise_like(frames: np.ndarray, shape: tuple[int, ...], seed: int) -> 
         raise ValueError(f"frames {frames.shape[1:3]} do not match the latent grid {(h, w)}")
     out = [torch.randn(c, h, w, generator=generator)]
     for i in range(1, f):
-        flow = latent_flow(backward_flow(frames[index[i]], frames[index[i - 1]]), (h, w))
+        flow = latent_flow(chained_backward_flow(frames, index[i - 1], index[i]), (h, w))
         out.append(warp_noise(out[-1], flow, generator))
     return torch.stack(out, dim=1).unsqueeze(0)

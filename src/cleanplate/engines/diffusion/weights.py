@@ -173,10 +173,23 @@ def load_clip_vision(folder: Path):
     config = CLIPVisionConfig.from_pretrained(str(folder))
     model = CLIPVisionModel(config)
     state = load_state(folder, TRANSFORMERS_STEM)
-    state = {k: v for k, v in state.items() if k.startswith("vision_model.")}
-    state = {k: v for k, v in state.items() if k in model.state_dict() or not k.endswith("position_ids")}
-    load_strict(model, state, folder)
+    unused = ("text_model.", "visual_projection.", "text_projection.", "logit_scale")
+    state = {k: v for k, v in state.items() if not k.startswith(unused)}
+    load_strict(model, clip_names_for(model, state), folder)
     return ClipContextEncoder(model)
+
+
+def clip_names_for(model, state: dict) -> dict:
+    """Fit CLIP vision names to ``model``: transformers 4 prefixes them with ``vision_model.``, 5 does not."""
+    prefix = "vision_model."
+    wants_prefix = any(k.startswith(prefix) for k in model.state_dict())
+    out = {}
+    for key, value in state.items():
+        key = key[len(prefix):] if key.startswith(prefix) else key
+        if key.endswith("position_ids"):  # a buffer older checkpoints saved
+            continue
+        out[prefix + key if wants_prefix else key] = value
+    return out
 
 
 def load_context_encoder(root: Path):
