@@ -164,3 +164,8 @@ def test_cli_diffusion_flags_need_the_diffusion_engine(tmp_path, capsys):
     assert code == 2
     assert "--steps: only applies to --engine diffusion" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_unknown_prior_engine_is_named(checkpoint):
+    with pytest.raises(InputError, match="-O prior=nope: no such engine"):
+        cleanplate.remove(*make_square_clip(frames=2)[:2], engine="diffusion", model=checkpoint, prior="nope")

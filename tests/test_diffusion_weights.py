@@ -13,7 +13,7 @@ from diffusers.loaders.single_file_utils import (convert_wan_transformer_to_diff
                                                  convert_wan_vae_to_diffusers)
 
 from cleanplate import quadmask  # noqa: E402
-from cleanplate.engines.diffusion import wan_layout  # noqa: E402
+from cleanplate.engines.diffusion import wan_names  # noqa: E402
 from cleanplate.engines.diffusion.context import ClipContextEncoder  # noqa: E402
 from cleanplate.engines.diffusion.model import TINY, ModelSpec, build_model  # noqa: E402
 from cleanplate.engines.diffusion.pipeline import UnderEraserPipeline  # noqa: E402
@@ -151,10 +151,10 @@ def original_transformer(dim=16, ffn=32, text_dim=16, freq=16, in_dim=36, out=16
 
 def test_original_transformer_names_map_onto_diffusers_wan_exactly():
     original = original_transformer()
-    mapped = wan_layout.transformer_from_original(original)
+    mapped = wan_names.transformer_from_original(original)
     oracle = convert_wan_transformer_to_diffusers(dict(original))
     assert set(mapped) == set(oracle) and all(torch.equal(mapped[k], oracle[k]) for k in mapped)
-    config = wan_layout.infer_transformer_config(mapped, num_heads=2)
+    config = wan_names.infer_transformer_config(mapped, num_heads=2)
     assert config["num_layers"] == 2 and config["in_channels"] == 36 and config["image_dim"] == 16
     model = WanTransformer3DModel(**config)
     model.load_state_dict(mapped, strict=True)
@@ -165,7 +165,7 @@ def test_original_transformer_names_map_onto_diffusers_wan_exactly():
 
 def test_prefixed_original_names_are_stripped():
     original = {"model.diffusion_model." + k: v for k, v in original_transformer().items()}
-    mapped = wan_layout.transformer_from_original(original)
+    mapped = wan_names.transformer_from_original(original)
     assert "blocks.0.attn1.to_out.0.weight" in mapped and not any(k.startswith("model.") for k in mapped)
 
 
@@ -235,10 +235,10 @@ def original_vae(base=4, mult=(1, 2, 4, 4), blocks=2, temporal=(False, True, Tru
 
 def test_original_vae_names_map_onto_diffusers_exactly():
     original = original_vae()
-    mapped = wan_layout.vae_from_original(original)
+    mapped = wan_names.vae_from_original(original)
     oracle = convert_wan_vae_to_diffusers(dict(original))
     assert set(mapped) == set(oracle) and all(torch.equal(mapped[k], oracle[k]) for k in mapped)
-    config = wan_layout.infer_vae_config(original)
+    config = wan_names.infer_vae_config(original)
     assert config == dict(base_dim=4, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2,
                           temperal_downsample=[False, True, True])
     AutoencoderKLWan(**config).load_state_dict(mapped, strict=True)
@@ -246,9 +246,9 @@ def test_original_vae_names_map_onto_diffusers_exactly():
 
 def test_original_vae_mapping_follows_other_depths():
     original = original_vae(mult=(1, 1, 1, 1), blocks=1)
-    config = wan_layout.infer_vae_config(original)
+    config = wan_names.infer_vae_config(original)
     assert config["num_res_blocks"] == 1 and config["dim_mult"] == [1, 1, 1, 1]
-    AutoencoderKLWan(**config).load_state_dict(wan_layout.vae_from_original(original), strict=True)
+    AutoencoderKLWan(**config).load_state_dict(wan_names.vae_from_original(original), strict=True)
 
 
 def original_clip(dim=160, layers=3, patch=14, image=28, mlp=4):
@@ -301,7 +301,7 @@ def test_original_clip_maps_to_transformers_with_the_same_penultimate_features()
     from transformers import CLIPVisionConfig, CLIPVisionModel
 
     original = original_clip()
-    state, config = wan_layout.clip_from_original(original)
+    state, config = wan_names.clip_from_original(original)
     assert config["num_attention_heads"] == 2 and config["image_size"] == 28 and config["num_hidden_layers"] == 3
     model = CLIPVisionModel(CLIPVisionConfig(**config)).eval()
     model.load_state_dict(clip_names_for(model, state), strict=True)
@@ -342,9 +342,9 @@ def test_t2v_checkpoint_gets_a_context_branch_that_changes_nothing(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"dim": 16, "num_heads": 2, "text_len": 4}))
     torch.save(original_vae(mult=(1, 1, 1, 1), blocks=1), tmp_path / "Wan2.1_VAE.pth")
     model = load_model(tmp_path).transformer.eval()
-    t2v = WanTransformer3DModel(**wan_layout.infer_transformer_config(
-        wan_layout.transformer_from_original(original), num_heads=2)).eval()
-    t2v.load_state_dict(wan_layout.transformer_from_original(original), strict=True)
+    t2v = WanTransformer3DModel(**wan_names.infer_transformer_config(
+        wan_names.transformer_from_original(original), num_heads=2)).eval()
+    t2v.load_state_dict(wan_names.transformer_from_original(original), strict=True)
     g = torch.Generator().manual_seed(0)
     latents, text, t = torch.randn(1, 16, 2, 4, 4, generator=g), torch.randn(1, 4, 16, generator=g), torch.tensor([400.0])
     dim = model.config.image_dim

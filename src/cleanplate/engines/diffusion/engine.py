@@ -74,6 +74,14 @@ class DiffusionEngine(Engine):
             raise InputError("-O model", NO_MODEL)
         if not Path(model).expanduser().exists():
             raise InputError(model, "does not exist", "give a cleanplate checkpoint folder or a Wan2.1/Wan2.1-Fun-InP directory")
+        if self.config.prior != "none":
+            from .. import engine_names, get_engine
+
+            try:
+                get_engine(self.config.prior)
+            except InputError:
+                raise InputError(f"-O prior={self.config.prior}", "no such engine",
+                                 f"use none or one of: {', '.join(n for n in engine_names() if n != self.name)}") from None
         self._pipeline = None
 
     @classmethod

@@ -114,17 +114,20 @@ def _plain(config) -> dict:
     return {k: copy.deepcopy(v) for k, v in dict(config).items() if not k.startswith("_")}
 
 
-def build_model(spec: ModelSpec | str = "tiny", seed: int = 0) -> UnderEraser:
-    """A randomly initialised model of ``spec`` (a :class:`ModelSpec` or a preset name), seeded."""
+def build_model(spec: ModelSpec | str = "tiny", seed: int = 0, device=None) -> UnderEraser:
+    """A randomly initialised model of ``spec`` (a :class:`ModelSpec` or a preset name).
+
+    Seeded on the CPU; ``device`` builds it there directly (fast for large shapes, not seeded).
+    """
     from diffusers import AutoencoderKLWan, WanTransformer3DModel
 
     if isinstance(spec, str):
         spec = PRESETS[spec]
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), torch.device(device or "cpu"):
         torch.manual_seed(seed)
         wan = WanTransformer3DModel(**spec.transformer)
         vae = AutoencoderKLWan(**spec.vae)
         context = make_context_encoder(spec.context)
+        text = torch.zeros(1, spec.text_len, wan.config.text_dim)
     transformer = UnderEraserTransformer(wan, spec.text_len, context.num_tokens)
-    text = torch.zeros(1, spec.text_len, wan.config.text_dim)
     return UnderEraser(transformer, vae, context, text)

@@ -128,6 +128,7 @@ class UnderEraserPipeline:
             context = encode_context(model.context_encoder, masked, latent_frames)
         text = model.text_context.to(self.device)
         del video, masked
+        report(progress, "encode", 1, 1)
 
         # 4-6. Prepare timesteps and latents, denoise.
         shape = tuple(masked_latent.shape)
@@ -137,6 +138,7 @@ class UnderEraserPipeline:
         # 7. Decode and cut back to the input length.
         with self._on_device(model.vae):
             out = cond.tensor_to_frames(model.decode(latents))
+        report(progress, "decode", 1, 1)
 
         # 8. Second pass (VOID): noise warped along the first result's motion, the same conditions.
         if second_pass:
@@ -144,6 +146,7 @@ class UnderEraserPipeline:
             latents = self._denoise(noise, x0, condition, context, text, strength, steps, sampler, shift, progress)
             with self._on_device(model.vae):
                 out = cond.tensor_to_frames(model.decode(latents))
+            report(progress, "decode", 1, 1)
         return out[:length]
 
     def _denoise(self, noise, x0, condition, context, text, strength, steps, sampler, shift, progress):
