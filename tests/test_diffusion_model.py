@@ -195,3 +195,15 @@ def test_pipeline_rejects_sizes_the_model_cannot_patch(pipe):
     frames = np.zeros((5, 24, 32, 3), np.uint8)
     with pytest.raises(ValueError, match="multiple of 16"):
         pipe(frames, np.zeros((5, 24, 32), np.uint8))
+
+
+def test_bfloat16_transformer_keeps_norms_in_float32_and_agrees_with_float32(clip):
+    video, masks, _ = clip
+    half = UnderEraserPipeline(build_model("tiny", seed=0), "cpu", torch.bfloat16)
+    wan = half.model.transformer.wan
+    assert wan.blocks[0].attn1.to_q.weight.dtype == torch.bfloat16
+    assert wan.scale_shift_table.dtype == wan.blocks[0].norm2.weight.dtype == torch.float32
+    assert half.model.vae.decoder.conv_in.weight.dtype == torch.float32
+    full = UnderEraserPipeline(build_model("tiny", seed=0))
+    a, b = half(video, masks, steps=2), full(video, masks, steps=2)
+    assert np.abs(a.astype(int) - b).mean() < 2.0

@@ -363,3 +363,17 @@ def test_diffusers_layout_folder_loads(tmp_path):
     (path / "model_index.json").write_text(json.dumps({"_class_name": "WanImageToVideoPipeline"}))
     loaded = load_model(path)
     assert _same_weights(model, loaded)
+
+
+def test_empty_prompt_context_is_the_eos_encoding_zero_padded():
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    from cleanplate.engines.diffusion.text import empty_prompt_context
+
+    torch.manual_seed(0)
+    encoder = UMT5EncoderModel(UMT5Config(vocab_size=32, d_model=8, d_kv=4, d_ff=16, num_layers=1, num_heads=2)).eval()
+    context = empty_prompt_context(encoder, text_len=6)
+    assert context.shape == (1, 6, 8)
+    expected = encoder(input_ids=torch.tensor([[encoder.config.eos_token_id]])).last_hidden_state[0, 0]
+    torch.testing.assert_close(context[0, 0], expected.detach())
+    assert context[0, 1:].abs().sum() == 0
