@@ -32,13 +32,26 @@ import click
               help="Engine option, e.g. -O window=60 (repeatable).")
 @click.option("--progress/--no-progress", default=None,
               help="Draw a progress bar (default: only when stderr is a terminal).")
-def command(video, mask, output, engine, engine_options, progress, **options):
+@click.option("--model", type=click.Path(), help="diffusion: a cleanplate checkpoint or a Wan2.1/Fun-InP folder.")
+@click.option("--prior", type=click.Choice(["none", "propagate"]), help="diffusion: start from the propagate result.")
+@click.option("--strength", type=float, help="diffusion: with --prior, noise level to start from (0 keeps the prior).")
+@click.option("--second-pass", is_flag=True, default=None, help="diffusion: re-denoise from flow-warped noise (2x time).")
+@click.option("--steps", type=int, help="diffusion: denoising steps.")
+def command(video, mask, output, engine, engine_options, progress, model, prior, strength, second_pass, steps,
+            **options):
     """Remove the masked object from VIDEO and write the clean plate to OUTPUT."""
     from ..api import remove
+    from ..errors import InputError
     from .options import parse_engine_options
     from .progressbar import progress_bar
 
     config = {k: v for k, v in options.items() if v is not None}
+    diffusion = dict(model=model, prior=prior, strength=strength, second_pass=second_pass, steps=steps)
+    diffusion = {k: v for k, v in diffusion.items() if v is not None}
+    if diffusion and engine != "diffusion":
+        flag = "--" + next(iter(diffusion)).replace("_", "-")
+        raise InputError(flag, f"only applies to --engine diffusion, not {engine}", "add --engine diffusion or drop it")
+    config.update(diffusion)
     config.update(parse_engine_options(engine, engine_options))
     show = sys.stderr.isatty() if progress is None else progress
     with progress_bar(enabled=show) as report:
