@@ -100,7 +100,8 @@ def run_engine(clip: Clip, engine, options: RemoveOptions, progress: ProgressFn 
     prepared = prepare_masks(clip, options, progress)
     filled = engine.fill(prepared, progress)
     count = 0
-    for (frame, q), out in zip(prepared.pairs(), filled):
+    # The engine's stream leads, so it runs to completion (its last progress report included).
+    for out, (frame, q) in zip(filled, prepared.pairs()):
         if out.shape != frame.shape or out.dtype != np.uint8:
             raise RuntimeError(f"engine {engine.name} returned {out.shape} {out.dtype} for a {frame.shape} frame")
         yield frame, composite(frame, out, q, options.feather), q
