@@ -234,3 +234,30 @@ def test_cli_synth_and_bench(tmp_path):
     assert (tmp_path / "o" / "report.md").is_file()
     assert main(["bench", "--synth", "1", "--data", str(tmp_path / "d")]) == 2  # one or the other
     assert main(["synth", str(tmp_path / "e"), "--categories", "smoke"]) == 2
+
+
+def test_runner_reports_lpips_given_local_weights(tmp_path):
+    torch = pytest.importorskip("torch")
+    from cleanplate.bench.lpips import build_network
+
+    torch.manual_seed(0)
+    state = {k: (v.abs() if k.startswith("lin") else v) for k, v in build_network().state_dict().items()}
+    torch.save(state, tmp_path / "lpips.pth")
+    results = run_benchmark(synth_sources(1, seed=0, size=(32, 32), frames=3), parse_engine_specs("telea,input"),
+                            tmp_path / "out", lpips_weights=str(tmp_path / "lpips.pth"), grids=False, plots=False)
+    assert all(r["metrics"]["lpips"] > 0 for r in results["runs"])
+    mean = results["summary"]["overall"]["telea"]["lpips"]
+    assert f"{mean:.4f}" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_runner_computes_vfid_over_the_set_of_clips(tmp_path, monkeypatch):
+    from cleanplate.bench import vfid
+
+    # A stand-in feature extractor (the I3D network itself is tested in test_metrics): mean colour.
+    monkeypatch.setattr(vfid, "load_i3d", lambda path: (lambda clip: clip.reshape(-1, 3).mean(0)) if path else None)
+    sources = synth_sources(3, seed=0, size=(32, 32), frames=3)
+    results = run_benchmark(sources, parse_engine_specs("input"), tmp_path, i3d_weights="given", grids=False, plots=False)
+    clips = [s.load() for s in sources]
+    expected = vfid.frechet_distance(np.stack([c.input.reshape(-1, 3).mean(0) for c in clips]),
+                                     np.stack([c.gt.reshape(-1, 3).mean(0) for c in clips]))
+    assert results["sets"]["input"]["vfid"] == pytest.approx(expected)

@@ -48,6 +48,6 @@ def test_demo_falls_back_to_object_only_without_the_module(monkeypatch):
 def test_cli_demo_prints_paths_and_psnr(tmp_path, capsys):
     from cleanplate.cli import main
 
-    assert main(["demo", "--out", str(tmp_path), "-e", "telea", "--no-progress"]) == 0
+    assert main(["demo", "--out", str(tmp_path), "-e", "telea", "--size", "64x48", "--frames", "4", "--no-progress"]) == 0
     text = capsys.readouterr().out
     assert str(tmp_path / "output.mp4") in text and "PSNR" in text and "dB in the hole" in text

@@ -51,18 +51,19 @@ def error_map(output: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 
 def make_grid(clip: PairedClip, t: int, outputs: dict[str, np.ndarray]) -> np.ndarray:
-    """Rows: one per engine: input (outlined) | output | ground truth | error map. RGB uint8."""
+    """RGB uint8 picture of frame ``t``.
+
+    First row: the input (object outlined red, side effect yellow) | the ground truth.
+    Then one row per engine: its output | its error map against the ground truth.
+    """
     reference = clip.gt[t] if clip.gt is not None else clip.input[t]
     ref_name = "ground truth" if clip.gt is not None else "input (no ground truth)"
     side = clip.side[t] if clip.side is not None else None
-    first = _label(_tile(outline(clip.input[t], clip.object[t], side)), f"{clip.name} frame {t}")
-    rows = []
+    rows = [np.concatenate([_label(_tile(outline(clip.input[t], clip.object[t], side)), f"{clip.name} frame {t}"),
+                            _label(_tile(reference), ref_name)], axis=1)]
     for label, frame in outputs.items():
-        tiles = [first, _label(_tile(frame), label), _label(_tile(reference), ref_name),
-                 _label(_tile(error_map(frame, reference)), f"error x{ERROR_GAIN}")]
-        rows.append(np.concatenate(tiles, axis=1))
-    if not rows:
-        rows.append(np.concatenate([first, _label(_tile(reference), ref_name)], axis=1))
+        rows.append(np.concatenate([_label(_tile(frame), label),
+                                    _label(_tile(error_map(frame, reference)), f"{label}: error x{ERROR_GAIN}")], axis=1))
     return np.concatenate(rows, axis=0)
 
 

@@ -51,8 +51,10 @@ def render(results: dict) -> str:
     lines += ["## All clips", ""]
     lines += table(summary["overall"], QUALITY_COLUMNS + (("vfid", "VFID", "{:.3f}"),), extra)
     lines += ["", "## Speed and memory", "",
-              "Seconds through `cleanplate.remove` (arrays in and out: no decoding or encoding); memory "
-              "sampled from this process's RSS during the call.", ""]
+              "Seconds through `cleanplate.remove` (arrays in and out: no decoding or encoding). Memory is "
+              "this process's resident set sampled during the call: `peak RSS` is the whole process, "
+              "`mem +MB` the rise during the call (Python keeps memory it freed, so later engines can read "
+              "low; `cleanplate bench --speed` measures memory in a fresh process per job).", ""]
     lines += table(summary["overall"], SPEED_COLUMNS)
     for category, rows in summary["by_category"].items():
         n = sum(1 for c in results["clips"] if c["category"] == category)
@@ -68,8 +70,9 @@ def render(results: dict) -> str:
                      f"| {c['frames']} | {c['size'][0]}x{c['size'][1]} |")
     if results.get("plots"):
         lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in results["plots"]]
-    lines += ["", "Frame grids (input with the object outlined red and its side effect yellow | output | "
-              "ground truth | error ×4) are in `grids/`.", ""]
+    lines += ["", "Frame grids are in `grids/`, one per clip at the frame with the largest hole: the input "
+              "(object outlined red, side effect yellow) beside the ground truth, then each engine's output "
+              "beside its error (×4, black = exact).", ""]
     return "\n".join(lines)
 
 

@@ -84,7 +84,7 @@ def summarize(runs: list[dict], engines: list[str]) -> dict:
             out[label] = entry
         return out
 
-    categories = sorted({r["category"] for r in runs})
+    categories = list(dict.fromkeys(r["category"] for r in runs))  # in the order the clips came
     return {"overall": block(runs),
             "by_category": {c: block([r for r in runs if r["category"] == c]) for c in categories}}
 

@@ -16,6 +16,7 @@ port (``rgb_imagenet.pt``); **weights are never downloaded**: pass a local path 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -109,10 +110,12 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
         raise ValueError("the Fréchet distance needs at least two feature vectors a side")
     mu1, mu2 = a.mean(0), b.mean(0)
     s1, s2 = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
-    covmean = linalg.sqrtm(s1 @ s2)
-    if not np.isfinite(covmean).all():  # singular product: regularise (as in the FID reference code)
-        eps = np.eye(len(s1)) * 1e-6
-        covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
+    with warnings.catch_warnings():  # fewer clips than feature dimensions: singular, expected
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(s1 @ s2)
+        if not np.isfinite(covmean).all():  # regularise (as in the FID reference code)
+            eps = np.eye(len(s1)) * 1e-6
+            covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
     covmean = np.real(covmean)
     return float(np.square(mu1 - mu2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
 
