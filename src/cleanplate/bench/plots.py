@@ -14,6 +14,15 @@ PLOTTED = (("psnr", "PSNR (dB)"), ("psnr_hole", "PSNR in the hole (dB)"), ("psnr
            ("lpips", "LPIPS (lower is better)"))
 
 
+def _plain_log_axis(axis) -> None:
+    """Label a log axis with plain numbers (10, 20, 50) and no crowded minor labels."""
+    from matplotlib import ticker
+
+    axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
+
 def _save(fig, path: Path) -> Path:
     tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp.png")
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
@@ -70,6 +79,7 @@ def quality_vs_speed(results: dict, path: Path, key: str = "psnr_hole") -> Path 
         ax.scatter(fps, quality, s=40)
         ax.annotate(engine, (fps, quality), textcoords="offset points", xytext=(5, 4), fontsize=8)
     ax.set_xscale("log")
+    _plain_log_axis(ax.xaxis)
     ax.set_xlabel("frames per second (log)")
     ax.set_ylabel(dict(PLOTTED).get(key, key))
     ax.set_title("quality against speed (up and right is better)")
@@ -111,6 +121,7 @@ def speed_plot(results: dict, path: Path) -> Path | None:
         ax.set_title(title)
         ax.grid(alpha=0.3)
     left.set_yscale("log")
+    _plain_log_axis(left.yaxis)
     left.legend(fontsize=7)
     try:
         return _save(fig, path)
