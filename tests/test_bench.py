@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cleanplate.bench import metrics
-from cleanplate.bench.engines import parse_engine_spec, parse_engine_specs
+from cleanplate.bench.specs import parse_engine_spec, parse_engine_specs
 from cleanplate.bench.loaders import ClipSource, PairedClip, estimate_side_mask, open_dataset, synth_sources
 from cleanplate.bench.report import cell
 from cleanplate.bench.runner import run_benchmark

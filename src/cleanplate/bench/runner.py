@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import CleanplateError, OutputError
 from ..progress import ProgressFn, report
-from .engines import EngineSpec
+from .specs import EngineSpec
 from .loaders import ClipSource, PairedClip
 from .measure import PeakRSS, Timer, machine
 from .metrics import METRIC_KEYS, evaluate_clip, evaluate_unpaired, reference_flows

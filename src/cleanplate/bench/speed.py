@@ -28,7 +28,7 @@ import numpy as np
 from ..clip import VideoInfo
 from ..errors import InputError
 from ..progress import ProgressFn, report
-from .engines import EngineSpec
+from .specs import EngineSpec
 from .measure import machine
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ def run_job(video: Path, mask: Path, output: Path, spec: EngineSpec, timeout: fl
 def run_speed(engines: list[EngineSpec], out_dir: str | os.PathLike, resolutions: list[str] | None = None,
               durations: list[float] | None = None, plots: bool = True, progress: ProgressFn | None = None) -> dict:
     """Measure every engine at every resolution and length; write speed.json, speed.md and a plot."""
-    from .engines import parse_engine_spec
+    from .specs import parse_engine_spec
     from .runner import write_json
 
     resolutions = resolutions or list(RESOLUTIONS)

@@ -34,7 +34,7 @@ def command(data, synth, seed, size, frames, categories, engines, out, lpips_wei
     from ..errors import InputError
     from .progressbar import progress_bar
 
-    from ..bench.engines import parse_engine_specs
+    from ..bench.specs import parse_engine_specs
 
     specs = parse_engine_specs(engines)
     bar = progress_bar(enabled=not no_progress and sys.stderr.isatty())
