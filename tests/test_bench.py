@@ -34,6 +34,8 @@ def test_engine_spec_errors_name_the_valid_options():
         parse_engine_spec("telea:radius=big")
     with pytest.raises(InputError, match="choose one of"):
         parse_engine_spec("nosuchengine")
+    with pytest.raises(InputError, match="use auto or off"):
+        parse_engine_spec("telea:side_effects=maybe")
 
 
 def test_engine_spec_list_keeps_options_with_their_engine():

@@ -78,6 +78,9 @@ def parse_engine_spec(text: str) -> EngineSpec:
         else:
             valid = ", ".join(sorted(engine_fields | remove_fields | _BENCH_ONLY))
             raise InputError(where, f"{key!r} is not an option of engine '{name}'", f"valid options: {valid}")
+    # Check the values now rather than after a long run: the same checks remove() makes.
+    RemoveOptions(**{k: v for k, v in spec.options.items() if k in remove_fields}).check()
+    cls.make_config(**{k: v for k, v in spec.options.items() if k in engine_fields})
     return spec
 
 
