@@ -93,11 +93,17 @@ def _bbox(region: np.ndarray, pad: int) -> tuple[slice, slice]:
 
 
 def trusted_flow(region: np.ndarray) -> np.ndarray:
-    """Bool: pixels farther than ``_RESIDUAL_BAND`` from ``region``, whose flow is the background's."""
-    if not region.any():
-        return np.ones_like(region)
-    distance = cv2.distanceTransform((~region).astype(np.uint8), cv2.DIST_L2, 3)
-    return distance > _RESIDUAL_BAND
+    """Bool: pixels farther than ``_RESIDUAL_BAND`` from ``region``, whose flow is the background's.
+
+    The band narrows where it would leave fewer than a quarter of the pixels outside the region
+    (a hole that fills most of a small frame).
+    """
+    outside = ~region
+    if not region.any() or not outside.any():
+        return outside
+    distance = cv2.distanceTransform(outside.astype(np.uint8), cv2.DIST_L2, 3)
+    band = min(_RESIDUAL_BAND, float(np.percentile(distance[outside], 75)))
+    return distance >= max(band, 1.0)
 
 
 def complete_flow(flow: np.ndarray, region: np.ndarray, H: np.ndarray, trusted: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ reference frame's view are handled by the next reference, until none is left.
 
 from __future__ import annotations
 
+import logging
 from typing import Callable, Sequence
 
 import cv2
@@ -17,6 +18,7 @@ import numpy as np
 from .flow import Scale, sample_points
 from .propagation import PairFlow, chain_points
 
+log = logging.getLogger(__name__)
 _METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 
 
@@ -59,6 +61,7 @@ def fill_unseen(compose: Callable[[int], np.ndarray], unseen: dict[int, np.ndarr
         flat = reference.reshape(-1, 3)
         flat[unseen[ref]] = _to_uint8(colours[ref])  # rows filled from earlier references are context
         colours[ref][rows] = inpaint_pixels(reference, unseen[ref][rows], method, radius)
+        log.debug("inpainted %d never-seen pixels of window frame %d", len(rows), ref)
         flat[unseen[ref][rows]] = _to_uint8(colours[ref][rows])
         for i in list(remaining):
             rows = remaining[i]
