@@ -49,8 +49,9 @@ def _object(size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
 
 def make_paired_clip(width: int = 432, height: int = 240, frames: int = 48, seed: int = 0,
                      pan: float = 2.0, zoom: float = 0.1, shake: float = 1.0, object_scale: float = 0.3,
-                     static_object: bool = False) -> PairedClip:
-    """A paired clip; camera motion in output pixels per frame (``pan``), total ``zoom``, ``shake`` amplitude."""
+                     static_object: bool = False, exposure: float = 0.0) -> PairedClip:
+    """A paired clip; camera motion in output pixels per frame (``pan``), total ``zoom``, ``shake``
+    amplitude; ``exposure``: amplitude of a brightness flicker (gain ``1 + exposure * sin``)."""
     rng = np.random.default_rng(seed)
     strip = _strip(round(height * 1.35))
     scale0 = 1.0  # strip pixels per frame pixel at the start; zooming in shrinks it
@@ -66,6 +67,9 @@ def make_paired_clip(width: int = 432, height: int = 240, frames: int = 48, seed
     cameras = np.array(cameras)
     background = np.stack([cv2.warpAffine(strip, cam, (width, height), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR,
                                           borderMode=cv2.BORDER_REFLECT) for cam in cameras])
+    if exposure:
+        gains = 1 + exposure * np.sin(2 * np.pi * np.arange(frames) / 20)
+        background = np.clip(background * gains[:, None, None, None] + 0.5, 0, 255).astype(np.uint8)
     oh = round(height * object_scale)
     ow = round(oh * 1.3)
     texture, shape = _object((oh, ow))

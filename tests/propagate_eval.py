@@ -72,12 +72,15 @@ def evaluate(clip, engine: str, **options) -> dict:
 CLIPS = {
     "240p-panzoom": dict(width=432, height=240, frames=48, pan=2.0, zoom=0.1, shake=0.0),
     "240p-shake": dict(width=432, height=240, frames=48, pan=1.0, zoom=0.05, shake=1.5, seed=1),
+    "240p-exposure": dict(width=432, height=240, frames=48, pan=2.0, zoom=0.05, shake=0.5, exposure=0.06, seed=2),
     "480p-panzoom": dict(width=854, height=480, frames=48, pan=3.0, zoom=0.1, shake=0.0),
     "480p-shake": dict(width=854, height=480, frames=48, pan=2.0, zoom=0.05, shake=2.0, seed=1),
 }
 
 
 def _parse(value: str):
+    if value in ("True", "False"):
+        return value == "True"
     for kind in (int, float):
         try:
             return kind(value)

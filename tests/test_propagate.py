@@ -206,3 +206,15 @@ def test_reports_fill_progress_per_frame():
     assert len(frames) == 9
     assert calls == [("fill", t, 9) for t in range(1, 10)]
 
+
+
+def test_colour_correction_matches_a_frame_brighter_than_its_sources():
+    video, masks, background = make_square_clip(frames=10, size=40, square=8)
+    brighter = background.copy()
+    brighter[5] = np.clip(brighter[5].astype(int) + 12, 0, 255)
+    video = np.where(masks[..., None], video, brighter)
+    errors = {}
+    for on in (True, False):
+        out = cleanplate.remove(video, masks, engine="propagate", colour_correction=on)
+        errors[on] = np.abs(out[5].astype(int) - brighter[5])[masks[5]].mean()
+    assert errors[True] < 3.0 < 8.0 < errors[False]

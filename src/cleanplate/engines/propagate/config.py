@@ -26,6 +26,7 @@ class PropagateConfig:
     consistency: float = 1.0  # forward-backward flow mismatch (working px) beyond which a chain step is refused
     far_references: int = 4  # far frames of the window, aligned by chained homographies, tried where no chain arrived
     blend_power: float = 2.0  # forward/backward candidates weighted 1/distance**power: higher is sharper but seams show
+    colour_correction: bool = True  # match the fill to the frame's colour at the hole's edge; ~1 ms a frame
     # Never-visible spots --------------------------------------------------------------------
     spatial: str = "telea"  # image inpainting on one reference frame: "telea" or "ns" (Navier-Stokes); both fast
     spatial_radius: int = 5  # neighbourhood of the spatial inpainting, in pixels

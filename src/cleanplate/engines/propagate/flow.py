@@ -86,8 +86,9 @@ def invert_flow(forward: np.ndarray, iterations: int = 3) -> np.ndarray:
     xs, ys = _grid(forward.shape[:2])
     backward = -forward
     for _ in range(iterations):
-        backward = -cv2.remap(forward, xs + backward[..., 0], ys + backward[..., 1], cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE)
+        backward = cv2.remap(forward, xs + backward[..., 0], ys + backward[..., 1], cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE)
+        np.negative(backward, out=backward)
     return backward
 
 

@@ -53,13 +53,17 @@ def fit_homography(flow: np.ndarray, valid: np.ndarray) -> np.ndarray:
 def homography_flow(H: np.ndarray, shape: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> np.ndarray:
     """``(h, w, 2) float32`` flow ``H(p) - p`` over a ``shape`` grid whose top-left pixel is ``origin`` (y, x)."""
     h, w = shape
-    x = np.arange(origin[1], origin[1] + w, dtype=np.float64)[None, :]
-    y = np.arange(origin[0], origin[0] + h, dtype=np.float64)[:, None]
-    z = H[2, 0] * x + H[2, 1] * y + H[2, 2]
-    z = np.where(np.abs(z) < 1e-9, 1e-9, z)
-    fx = (H[0, 0] * x + H[0, 1] * y + H[0, 2]) / z - x
-    fy = (H[1, 0] * x + H[1, 1] * y + H[1, 2]) / z - y
-    return np.stack([fx, fy], axis=-1).astype(np.float32)
+    # Homogeneous coordinates relative to the origin keep float32 exact enough on any frame size.
+    shift = np.array([[1, 0, origin[1]], [0, 1, origin[0]], [0, 0, 1]])
+    M = (np.linalg.inv(shift) @ H @ shift).astype(np.float32)
+    x = np.arange(w, dtype=np.float32)[None, :]
+    y = np.arange(h, dtype=np.float32)[:, None]
+    z = M[2, 0] * x + M[2, 1] * y + M[2, 2]
+    z = np.where(np.abs(z) < 1e-6, np.float32(1e-6), z)
+    out = np.empty((h, w, 2), np.float32)
+    out[..., 0] = (M[0, 0] * x + M[0, 1] * y + M[0, 2]) / z - x
+    out[..., 1] = (M[1, 0] * x + M[1, 1] * y + M[1, 2]) / z - y
+    return out
 
 
 def fill_smooth(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -102,8 +106,10 @@ def trusted_flow(region: np.ndarray) -> np.ndarray:
     if not region.any() or not outside.any():
         return outside
     distance = cv2.distanceTransform(outside.astype(np.uint8), cv2.DIST_L2, 3)
-    band = min(_RESIDUAL_BAND, float(np.percentile(distance[outside], 75)))
-    return distance >= max(band, 1.0)
+    trusted = distance >= _RESIDUAL_BAND
+    if 4 * np.count_nonzero(trusted) < np.count_nonzero(outside):
+        trusted = distance >= max(1.0, float(np.percentile(distance[outside], 75)))
+    return trusted
 
 
 def complete_flow(flow: np.ndarray, region: np.ndarray, H: np.ndarray, trusted: np.ndarray) -> np.ndarray:
@@ -119,7 +125,7 @@ def complete_flow(flow: np.ndarray, region: np.ndarray, H: np.ndarray, trusted: 
     """
     if not region.any():
         return flow
-    ys, xs = _bbox(region, pad=_RESIDUAL_BAND + max(8, max(region.shape) // 8))
+    ys, xs = _bbox(region, pad=_RESIDUAL_BAND + 24)
     sub_region = region[ys, xs]
     model = homography_flow(H, sub_region.shape, (ys.start, xs.start))
     residual = fill_smooth(flow[ys, xs] - model, trusted[ys, xs])
@@ -127,7 +133,7 @@ def complete_flow(flow: np.ndarray, region: np.ndarray, H: np.ndarray, trusted: 
     energy = (residual * residual).sum(axis=-1, keepdims=True)
     residual *= energy / (energy + _RESIDUAL_NOISE ** 2)
     out = flow.copy()
-    out[ys, xs][sub_region] = (model + residual)[sub_region]
+    out[ys, xs] = np.where(sub_region[..., None], model + residual, flow[ys, xs])
     return out
 
 

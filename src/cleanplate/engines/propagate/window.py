@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from ... import quadmask
+from .boundary import correct_colours, ring_pixels
 from .compose import blend_candidates, sample_sources
 from .config import PropagateConfig
 from .flow import Scale, to_working_grey, to_working_hole
@@ -50,10 +51,13 @@ def solve_window(states: Sequence[FrameState], flows: Sequence[PairFlow], first:
     known = [s.known for s in states]
     pixels = [np.flatnonzero(~k) for k in known]
     images = [s.image for s in states]
+    # A ring of known pixels around each target's hole is traced too, to measure colour mismatch.
+    rings = {i: ring_pixels(known[i], pixels[i]) if config.colour_correction else pixels[i][:0] for i in targets}
+    traced = [np.concatenate([p, rings[i]]) if i in rings else p for i, p in enumerate(pixels)]
 
     # 1. Trace every unknown pixel back and forward in time to where it is seen.
-    past = trace(known, pixels, flows, scale, True, config.consistency, frames=range(0, first + count))
-    future = trace(known, pixels, flows, scale, False, config.consistency, frames=range(n - 1, first - 1, -1))
+    past = trace(known, traced, flows, scale, True, config.consistency, frames=range(0, first + count))
+    future = trace(known, traced, flows, scale, False, config.consistency, frames=range(n - 1, first - 1, -1))
     chain = chained_homographies(flows, scale) if config.far_references else None
 
     fills: dict[int, np.ndarray] = {}
@@ -64,6 +68,8 @@ def solve_window(states: Sequence[FrameState], flows: Sequence[PairFlow], first:
             continue
         # 2. Blend the two candidates by temporal distance.
         colours, hit = blend_candidates(images, i, [past[i], future[i]], config.blend_power)
+        m = len(pixels[i])
+        colours, hit, ring_colours, ring_hit = colours[:m], hit[:m], colours[m:], hit[m:]
         # 3. Far frames of the window, aligned by homography, for pixels no chain reached.
         if chain is not None and not hit.all():
             rows = np.flatnonzero(~hit)
@@ -71,7 +77,10 @@ def solve_window(states: Sequence[FrameState], flows: Sequence[PairFlow], first:
             rows, got = rows[far.found()], far.found()
             colours[rows] = sample_sources(images, far.frame[got], far.x[got], far.y[got])
             hit[rows] = True
-        # 4. AFFECTED pixels never seen as KEEP stay as they are; object pixels never seen wait for step 5.
+        # 4. Match the colour at the boundary (exposure, white balance of the source frames).
+        if len(rings[i]) and hit.any():
+            colours[hit] = correct_colours(images[i], pixels[i][hit], colours[hit], rings[i], ring_colours, ring_hit)
+        # 5. AFFECTED pixels never seen as KEEP stay as they are; object pixels never seen wait for step 6.
         missing = np.flatnonzero(~hit)
         is_object = quadmask.object_region(states[i].quad).ravel()[pixels[i][missing]]
         keep = missing[~is_object]
@@ -79,7 +88,7 @@ def solve_window(states: Sequence[FrameState], flows: Sequence[PairFlow], first:
         hit[keep] = True
         fills[i], found[i], unseen[i] = colours, hit, missing[is_object]
 
-    # 5. Never-seen object pixels: inpaint one reference frame, carry its fill along the flow.
+    # 6. Never-seen object pixels: inpaint one reference frame, carry its fill along the flow.
     def compose(i: int) -> np.ndarray:
         out = images[i].copy()
         out.reshape(-1, 3)[pixels[i][found[i]]] = _to_uint8(fills[i][found[i]])
