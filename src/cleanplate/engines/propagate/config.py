@@ -7,7 +7,7 @@ import dataclasses
 from ...errors import InputError
 
 FLOW_PRESETS = ("ultrafast", "fast", "medium")
-SPATIAL_METHODS = ("telea", "ns")
+SPATIAL_METHODS = ("telea", "ns", "shiftmap")
 
 
 @dataclasses.dataclass
@@ -23,12 +23,15 @@ class PropagateConfig:
     window: int = 24  # frames held at once; memory and latency grow with it, so does the reach of sources
     overlap: int = 4  # finished frames carried into the next window as known sources: no jump at window boundaries
     lookahead: int = 4  # unfinished frames at a window's end that lend sources to it; each is traced twice
+    source_margin: int = 3  # px at the hole's edge never used as sources: blurred object edges stay out of the fill
     consistency: float = 1.0  # forward-backward flow mismatch (working px) beyond which a chain step is refused
     far_references: int = 4  # far frames of the window, aligned by chained homographies, tried where no chain arrived
     blend_power: float = 2.0  # forward/backward candidates weighted 1/distance**power: higher is sharper but seams show
-    colour_correction: bool = True  # match the fill to the frame's colour at the hole's edge; ~1 ms a frame
+    colour_correction: bool = True  # match the fill's colour to the frame's around the hole; ~1 ms a frame
     # Never-visible spots --------------------------------------------------------------------
-    spatial: str = "telea"  # image inpainting on one reference frame: "telea" or "ns" (Navier-Stokes); both fast
+    # Inpainting of one reference frame: "telea" / "ns" (Navier-Stokes) take milliseconds and blur;
+    # "shiftmap" copies texture but takes seconds for a person-sized spot (once per new spot).
+    spatial: str = "telea"
     spatial_radius: int = 5  # neighbourhood of the spatial inpainting, in pixels
 
     def __post_init__(self) -> None:
@@ -39,8 +42,8 @@ class PropagateConfig:
             raise InputError(subject, f"unknown flow_preset {self.flow_preset!r}", f"use one of {', '.join(FLOW_PRESETS)}")
         if self.spatial not in SPATIAL_METHODS:
             raise InputError(subject, f"unknown spatial {self.spatial!r}", f"use one of {', '.join(SPATIAL_METHODS)}")
-        if self.overlap < 0 or self.lookahead < 0 or self.flow_margin < 0 or self.far_references < 0:
-            raise InputError(subject, "overlap, lookahead, flow_margin and far_references must be >= 0")
+        if min(self.overlap, self.lookahead, self.flow_margin, self.far_references, self.source_margin) < 0:
+            raise InputError(subject, "overlap, lookahead, flow_margin, far_references and source_margin must be >= 0")
         if self.window - self.overlap - self.lookahead < 1:
             raise InputError(
                 subject,

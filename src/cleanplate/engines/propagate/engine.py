@@ -49,7 +49,7 @@ def propagate_frames(pairs: Iterable[tuple[np.ndarray, np.ndarray]], config: Pro
             if scale is None:
                 scale = Scale(frame.shape[:2], working_shape(*frame.shape[:2], config.working_size))
                 estimator = FlowEstimator(config.flow_preset)
-            states.append(FrameState.new(frame, quad, scale, config.flow_margin))
+            states.append(FrameState.new(frame, quad, scale, config))
         unfinished = [k for k, s in enumerate(states) if not s.finished]
         if not unfinished:
             return

@@ -1,8 +1,8 @@
 """Fill spots that no frame of the window shows, once, and carry that fill along the flow.
 
 Inpainting every frame on its own would flicker. As in FGVC (Gao et al., ECCV 2020, sec. 3.4),
-the frame with the most never-seen pixels is inpainted spatially (Telea 2004 or Navier-Stokes,
-Bertalmio et al. 2001, from OpenCV), then every other frame's never-seen pixels follow the
+the frame with the most never-seen pixels is inpainted spatially (Telea 2004, Navier-Stokes after
+Bertalmio et al. 2001, or the shift-map method of Pritch et al., ICCV 2009, all from OpenCV), then every other frame's never-seen pixels follow the
 completed flow to that reference frame and take its (filled) colour. Frames whose pixels leave the
 reference frame's view are handled by the next reference, until none is left.
 """
@@ -27,16 +27,26 @@ def _to_uint8(colours: np.ndarray) -> np.ndarray:
 
 
 def inpaint_pixels(image: np.ndarray, pixels: np.ndarray, method: str, radius: int) -> np.ndarray:
-    """Colours ``(n, 3) float32`` for the flat ``pixels`` of ``image``, inpainted from the rest."""
+    """Colours ``(n, 3) float32`` for the flat ``pixels`` of ``image``, inpainted from the rest.
+
+    Only a crop around the spots is read: ``2 * radius + 2`` px of context for the diffusion-like
+    methods, as much again as the spots' extent for ``shiftmap``, which copies patches from it.
+    """
     height, width = image.shape[:2]
-    mask = np.zeros(height * width, np.uint8)
-    mask[pixels] = 1
-    mask = mask.reshape(height, width)
-    ys, xs = np.nonzero(mask)
-    pad = 2 * radius + 2  # inpaint a crop around the spots: the rest of the frame is not read
+    ys, xs = np.divmod(pixels, width)
+    pad = 2 * radius + 2
+    if method == "shiftmap":
+        pad = max(pad, int(ys.max() - ys.min()), int(xs.max() - xs.min()))
     y0, y1 = max(0, ys.min() - pad), min(height, ys.max() + 1 + pad)
     x0, x1 = max(0, xs.min() - pad), min(width, xs.max() + 1 + pad)
-    filled = cv2.inpaint(np.ascontiguousarray(image[y0:y1, x0:x1]), mask[y0:y1, x0:x1], radius, _METHODS[method])
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    mask[ys - y0, xs - x0] = 1
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+    if method == "shiftmap":
+        filled = np.zeros_like(crop)
+        cv2.xphoto.inpaint(crop, (1 - mask) * np.uint8(255), filled, cv2.xphoto.INPAINT_SHIFTMAP)
+    else:
+        filled = cv2.inpaint(crop, mask, radius, _METHODS[method])
     return filled[ys - y0, xs - x0].astype(np.float32)
 
 

@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from ... import quadmask
-from .boundary import correct_colours, ring_pixels
+from .boundary import correct_colours, ring_pixels, usable_sources
 from .compose import blend_candidates, sample_sources
 from .config import PropagateConfig
 from .flow import Scale, to_working_grey, to_working_hole
@@ -24,13 +24,14 @@ class FrameState:
     quad: np.ndarray  # (H, W) uint8 quadmask the engine was given
     grey: np.ndarray  # (h, w) uint8 working-size grey input, for flow
     hole: np.ndarray  # (h, w) bool working-size hole grown by flow_margin, where flow is completed
-    known: np.ndarray  # (H, W) bool: pixels usable as sources (KEEP; everything once finished)
+    known: np.ndarray  # (H, W) bool: pixels usable as sources (KEEP, off the hole's edge; all once finished)
     finished: bool = False
 
     @classmethod
-    def new(cls, frame: np.ndarray, quad: np.ndarray, scale: Scale, margin: int) -> "FrameState":
+    def new(cls, frame: np.ndarray, quad: np.ndarray, scale: Scale, config: PropagateConfig) -> "FrameState":
         hole = quadmask.hole(quad)
-        return cls(frame, quad, to_working_grey(frame, scale.work), to_working_hole(hole, scale.work, margin), ~hole)
+        return cls(frame, quad, to_working_grey(frame, scale.work), to_working_hole(hole, scale.work, config.flow_margin),
+                   usable_sources(hole, config.source_margin))
 
     def finish(self, output: np.ndarray) -> None:
         """Become a known source: later windows sample its completed pixels as they were output."""
@@ -49,11 +50,16 @@ def solve_window(states: Sequence[FrameState], flows: Sequence[PairFlow], first:
     n = len(states)
     targets = range(first, first + count)
     known = [s.known for s in states]
-    pixels = [np.flatnonzero(~k) for k in known]
     images = [s.image for s in states]
-    # A ring of known pixels around each target's hole is traced too, to measure colour mismatch.
-    rings = {i: ring_pixels(known[i], pixels[i]) if config.colour_correction else pixels[i][:0] for i in targets}
-    traced = [np.concatenate([p, rings[i]]) if i in rings else p for i, p in enumerate(pixels)]
+    # Traced: every pixel that is not a source. For the frames to finish: the hole's pixels first,
+    # then the margin at its edge (kept as it is), then a ring of sources beyond it (to match colours).
+    traced = [np.flatnonzero(~k) for k in known]
+    pixels, rings = {}, {}
+    for i in targets:
+        in_hole = quadmask.hole(states[i].quad).ravel()[traced[i]]
+        pixels[i] = traced[i][in_hole]
+        rings[i] = ring_pixels(known[i], traced[i]) if config.colour_correction else traced[i][:0]
+        traced[i] = np.concatenate([pixels[i], traced[i][~in_hole], rings[i]])
 
     # 1. Trace every unknown pixel back and forward in time to where it is seen.
     past = trace(known, traced, flows, scale, True, config.consistency, frames=range(0, first + count))
@@ -68,8 +74,8 @@ def solve_window(states: Sequence[FrameState], flows: Sequence[PairFlow], first:
             continue
         # 2. Blend the two candidates by temporal distance.
         colours, hit = blend_candidates(images, i, [past[i], future[i]], config.blend_power)
-        m = len(pixels[i])
-        colours, hit, ring_colours, ring_hit = colours[:m], hit[:m], colours[m:], hit[m:]
+        m, r = len(pixels[i]), len(traced[i]) - len(rings[i])
+        colours, hit, ring_colours, ring_hit = colours[:m], hit[:m], colours[r:], hit[r:]
         # 3. Far frames of the window, aligned by homography, for pixels no chain reached.
         if chain is not None and not hit.all():
             rows = np.flatnonzero(~hit)
@@ -78,7 +84,7 @@ def solve_window(states: Sequence[FrameState], flows: Sequence[PairFlow], first:
             colours[rows] = sample_sources(images, far.frame[got], far.x[got], far.y[got])
             hit[rows] = True
         # 4. Match the colour at the boundary (exposure, white balance of the source frames).
-        if len(rings[i]) and hit.any():
+        if config.colour_correction and len(rings[i]) and hit.any():
             colours[hit] = correct_colours(images[i], pixels[i][hit], colours[hit], rings[i], ring_colours, ring_hit)
         # 5. AFFECTED pixels never seen as KEEP stay as they are; object pixels never seen wait for step 6.
         missing = np.flatnonzero(~hit)
