@@ -35,7 +35,8 @@ def long_clip(frames: int, width: int = 854, height: int = 480) -> Clip:
         return np.array([[1.0, 0, x], [0, 1.0, (strip.shape[0] - height) / 2]])
 
     def position(t: int) -> tuple[int, int]:
-        return (int((width - 195) * (0.5 + 0.5 * np.sin(2 * np.pi * t / 97))), int((height - 150) * (0.5 + 0.3 * np.cos(2 * np.pi * t / 131))))
+        return (int((width - 195) * (0.5 + 0.5 * np.sin(2 * np.pi * t / 97))),
+                int((height - 150) * (0.5 + 0.3 * np.cos(2 * np.pi * t / 131))))
 
     def frames_():
         for t in range(frames):

@@ -30,7 +30,8 @@ def sample_sources(images: Sequence[np.ndarray], frame: np.ndarray, x: np.ndarra
     return colours
 
 
-def blend_candidates(images: Sequence[np.ndarray], i: int, candidates: Sequence[Sources], power: float) -> tuple[np.ndarray, np.ndarray]:
+def blend_candidates(images: Sequence[np.ndarray], i: int, candidates: Sequence[Sources],
+                     power: float) -> tuple[np.ndarray, np.ndarray]:
     """Blend ``candidates`` (Sources of frame ``i`` over the same pixels) by temporal distance.
 
     Returns ``(colours (n, 3) float32, found (n,) bool)``.

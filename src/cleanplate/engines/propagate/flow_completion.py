@@ -115,10 +115,10 @@ def trusted_flow(region: np.ndarray) -> np.ndarray:
 def complete_flow(flow: np.ndarray, region: np.ndarray, H: np.ndarray, trusted: np.ndarray) -> np.ndarray:
     """Replace ``flow`` inside ``region`` by the homography's flow plus the interpolated residual.
 
-    The residual is read only where ``trusted`` (:func:`trusted_flow`), beyond a band of ``_RESIDUAL_BAND`` pixels around the region: DIS
-    estimates flow coarse to fine, so the object's motion leaks that far into the background's flow
-    (measured on paired clips: interpolating from the region's edge made the completed flow ~5x
-    less accurate than the homography alone). A residual of length ``r`` is scaled by
+    The residual is read only where ``trusted`` (:func:`trusted_flow`), beyond a band of
+    ``_RESIDUAL_BAND`` pixels around the region: DIS estimates flow coarse to fine, so the object's
+    motion leaks that far into the background's flow (measured on paired clips: interpolating from
+    the region's edge made the completed flow ~5x less accurate than the homography alone). A residual of length ``r`` is scaled by
     ``r^2 / (r^2 + n^2)`` with ``n = _RESIDUAL_NOISE``: parallax of a pixel or more passes, the
     low-frequency bias of DIS (a few tenths of a pixel, which the frame-wide homography averages
     out) does not.

@@ -102,7 +102,8 @@ def solve_window(states: Sequence[FrameState], flows: Sequence[PairFlow], first:
 
     if any(len(rows) for rows in unseen.values()):
         spots = {i: pixels[i][rows] for i, rows in unseen.items()}
-        colours = fill_unseen(compose, spots, flows, scale, config.spatial, config.spatial_radius)
+        margins = {i: traced[i][len(pixels[i]):len(traced[i]) - len(rings[i])] for i in unseen}
+        colours = fill_unseen(compose, spots, margins, flows, scale, config.spatial, config.spatial_radius)
         for i, rows in unseen.items():
             fills[i][rows] = colours[i]
 
