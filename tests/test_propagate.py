@@ -12,7 +12,7 @@ from cleanplate.engines.propagate import PropagateConfig, PropagateEngine, propa
 from cleanplate.engines.propagate.compose import blend_candidates
 from cleanplate.engines.propagate.flow import Scale, invert_flow, sample_points
 from cleanplate.engines.propagate.flow_completion import complete_pair, fill_smooth, homography_flow
-from cleanplate.engines.propagate.propagation import PairFlow, Sources, trace
+from cleanplate.engines.propagate.propagation import PairFlow, Sources, chained_homographies, far_sources, trace
 from cleanplate.errors import InputError
 from conftest import make_square_clip
 
@@ -70,6 +70,22 @@ def test_trace_finds_exact_sub_pixel_sources_under_known_translation():
     assert set(past[3].frame.tolist()) == {1, 2}
     assert set(future[2].frame.tolist()) == {3, 4}
     assert (past[0].frame == -1).all() and (future[n - 1].frame == -1).all()
+
+
+def test_far_sources_align_far_frames_by_chained_homographies():
+    """No chain needed: a spot hidden in frames 1-5 is found in frame 0 or 6 by the camera's motion."""
+    n, h, w = 7, 30, 40
+    step = np.array([[1, 0, 2.0], [0, 1, 0.5], [0, 0, 1]])  # the camera's motion between frames
+    pair = PairFlow(None, None, step)
+    chain = chained_homographies([pair] * (n - 1), Scale((h, w), (h, w)))
+    known = [np.zeros((h, w), bool) if 0 < t < n - 1 else np.ones((h, w), bool) for t in range(n)]
+    pixels = np.array([10 * w + 12, 20 * w + 5])
+    found = far_sources(known, chain, 3, pixels, count=4)
+    assert found.found().all()
+    ys, xs = np.divmod(pixels, w)
+    offset = (found.frame - 3).astype(float)
+    np.testing.assert_allclose(found.x, xs + 2.0 * offset, atol=1e-4)
+    np.testing.assert_allclose(found.y, ys + 0.5 * offset, atol=1e-4)
 
 
 def test_blend_samples_each_source_once_at_native_resolution():

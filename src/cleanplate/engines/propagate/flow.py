@@ -67,28 +67,24 @@ def to_working_hole(hole: np.ndarray, shape: tuple[int, int], margin: int) -> np
     return small.astype(bool)
 
 
-_GRIDS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-
-
-def _grid(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    if shape not in _GRIDS:
-        ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32)
-        _GRIDS[shape] = xs, ys
-    return _GRIDS[shape]
-
-
-def invert_flow(forward: np.ndarray, iterations: int = 3) -> np.ndarray:
+def invert_flow(forward: np.ndarray, region: tuple[slice, slice] | None = None, iterations: int = 3) -> np.ndarray:
     """The backward field ``b`` of ``forward``: the fixed point of ``b(q) = -f(q + b(q))``.
 
     Where ``f`` folds (an occlusion) the iteration does not settle, so ``f(q + b(q)) + b(q)`` stays
-    large there: the forward-backward check still finds occlusions.
+    large there: the forward-backward check still finds occlusions. With ``region`` (a crop, as
+    slices) the iteration runs there only; elsewhere ``b = -f``, its first-order approximation.
     """
-    xs, ys = _grid(forward.shape[:2])
+    h, w = forward.shape[:2]
+    ys_, xs_ = region if region is not None else (slice(0, h), slice(0, w))
+    xs = np.arange(xs_.start, xs_.stop, dtype=np.float32)[None, :]
+    ys = np.arange(ys_.start, ys_.stop, dtype=np.float32)[:, None]
     backward = -forward
+    crop = backward[ys_, xs_]
     for _ in range(iterations):
-        backward = cv2.remap(forward, xs + backward[..., 0], ys + backward[..., 1], cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REPLICATE)
-        np.negative(backward, out=backward)
+        crop = cv2.remap(forward, xs + crop[..., 0], ys + crop[..., 1], cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+        np.negative(crop, out=crop)
+    backward[ys_, xs_] = crop
     return backward
 
 

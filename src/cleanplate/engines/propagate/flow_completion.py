@@ -149,5 +149,6 @@ def complete_pair(forward: np.ndarray, region: np.ndarray, backward: np.ndarray 
     H = fit_homography(forward, trusted)
     forward = complete_flow(forward, region, H, trusted)
     if backward is None:
-        return forward, invert_flow(forward), H
+        crop = _bbox(region, pad=_RESIDUAL_BAND + 24) if region.any() else None
+        return forward, invert_flow(forward, crop), H
     return forward, complete_flow(backward, region, np.linalg.inv(H), trusted), H
