@@ -73,3 +73,14 @@ def test_a_dead_worker_is_one_task_error_not_a_crash():
     assert outcomes == [(0, 4, None), (1, 9, None)]
     ((index, value, error),) = list(runner.run(_crash, [(0,)]))
     assert index == 0 and value is None and "\n" not in error and "died" in error.lower(), error
+
+
+def test_cli_batch_on_ray_local(clips, capsys):
+    from cleanplate.cli import main
+
+    manifest = clips / "jobs.csv"
+    manifest.write_text("video,mask,output\na.mp4,mask.mp4,a_cli.mp4\nb.mp4,mask.mp4,b_cli.mp4\n")
+    code = main(["batch", str(manifest), "--ray", "local", "-e", "telea"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.splitlines() == [f"wrote {clips / 'a_cli.mp4'}", f"wrote {clips / 'b_cli.mp4'}"]

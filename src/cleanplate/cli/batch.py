@@ -82,14 +82,19 @@ def _remove_long_each(jobs, report, run: dict, split: dict, config: dict):
               help="CPUs of the local Ray started for the run (implies --ray local).")
 @click.option("--cpus-per-job", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="CPUs each task reserves on its node (and the threads it may use).")
-@click.option("--segments", type=click.IntRange(min=1), help="Split each video into this many segments, run side by side.")
+@click.option("--gpus-per-job", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="GPUs each task reserves (diffusion engine: 1, or e.g. 0.5 to share one).")
+@click.option("--segments", type=click.IntRange(min=1),
+              help="Split each video into this many segments, run side by side.")
 @click.option("--segment-seconds", type=click.FloatRange(min=0, min_open=True),
               help="Split each video into segments of about this many seconds.")
-@click.option("--overlap", default=8,  # cleanplate.cluster.long.DEFAULT_OVERLAP show_default=True, type=click.IntRange(min=0),
+@click.option("--overlap", default=8, show_default=True, type=click.IntRange(min=0),  # long.DEFAULT_OVERLAP
               help="With segments: frames of context on each side, crossfaded where segments meet.")
 @click.option("--work-dir", type=click.Path(),
-              help="With segments: folder every worker can reach for the segments' frames (default: beside the output).")
-@click.option("-e", "--engine", default="propagate", show_default=True, help="propagate (CPU, no weights) or diffusion.")
+              help="With segments: a folder every worker can reach, for the segments' frames "
+                   "(default: beside the output).")
+@click.option("-e", "--engine", default="propagate", show_default=True,
+              help="propagate (CPU, no weights) or diffusion.")
 @click.option("--side-effects", type=click.Choice(["auto", "off"]), default="off", show_default=True,
               help="auto: also remove the object's shadow and reflection.")
 @click.option("--invert-mask", is_flag=True, help="The masks are black where the object is.")
@@ -104,8 +109,8 @@ def _remove_long_each(jobs, report, run: dict, split: dict, config: dict):
               help="Engine option, e.g. -O window=60 (repeatable).")
 @click.option("--progress/--no-progress", default=None,
               help="Draw a progress bar (default: only when stderr is a terminal).")
-def command(source, mask, output, videos, masks, out, suffix, ray_address, workers, cpus_per_job, segments,
-            segment_seconds, overlap, work_dir, engine, engine_options, progress, **options):
+def command(source, mask, output, videos, masks, out, suffix, ray_address, workers, cpus_per_job, gpus_per_job,
+            segments, segment_seconds, overlap, work_dir, engine, engine_options, progress, **options):
     """Clean many videos — listed in SOURCE (a .csv/.json manifest of video,mask,output), matched by
     name across --videos/--masks folders, or one VIDEO with -m/-o — on a Ray cluster."""
     from ..cluster import remove_many
@@ -122,7 +127,8 @@ def command(source, mask, output, videos, masks, out, suffix, ray_address, worke
     config = dict(options)
     config.update(parse_engine_options(engine, engine_options))
     show = sys.stderr.isatty() if progress is None else progress
-    run = dict(engine=engine, ray_address=ray_address, num_cpus_per_job=cpus_per_job, num_cpus=workers)
+    run = dict(engine=engine, ray_address=ray_address, num_cpus_per_job=cpus_per_job, num_gpus_per_job=gpus_per_job,
+               num_cpus=workers)
     with progress_bar(enabled=show) as report:
         if segments is None and segment_seconds is None:
             results = remove_many(jobs, progress=report, **run, **config)

@@ -39,14 +39,15 @@ def check_config(engine: str, config: dict) -> None:
 
 def remove_many(jobs: Iterable, engine: str = "propagate", ray_address: str | None = None,
                 num_cpus_per_job: float = 1, progress: ProgressFn | None = None, num_cpus: int | None = None,
-                **config) -> list[JobResult]:
+                num_gpus_per_job: float = 0, **config) -> list[JobResult]:
     """Remove the masked object from many videos, each job a Ray task; one :class:`JobResult` per job, in order.
 
     ``jobs``: :class:`Job` objects or ``(video, mask, output)`` triples; relative paths are made
     absolute here, so every worker must see the files at the same paths. ``ray_address``: ``None``
     (run them one after the other in this process, no Ray needed), ``"local"`` (start Ray on this
     machine with ``num_cpus`` CPUs), ``"auto"`` or a cluster address (see
-    :mod:`cleanplate.cluster.ray_runner`). Each task reserves ``num_cpus_per_job`` CPUs. ``config``
+    :mod:`cleanplate.cluster.ray_runner`). Each task reserves ``num_cpus_per_job`` CPUs and
+    ``num_gpus_per_job`` GPUs (for the diffusion engine: 1, or a fraction to share one). ``config``
     holds :class:`cleanplate.RemoveOptions` fields and the engine's options, as for
     :func:`cleanplate.remove`.
 
@@ -62,7 +63,7 @@ def remove_many(jobs: Iterable, engine: str = "propagate", ray_address: str | No
     report(progress, "jobs", 0, len(jobs))
     with open_runner(ray_address, num_cpus) as runner:
         log.info("%d jobs on %s", len(jobs), runner.where)
-        outcomes = runner.run(run_job, [(job, engine, config) for job in jobs], num_cpus_per_job)
+        outcomes = runner.run(run_job, [(job, engine, config) for job in jobs], num_cpus_per_job, num_gpus_per_job)
         for done, (index, record, error) in enumerate(outcomes, 1):
             if record is None:  # the task itself died (e.g. its worker was killed)
                 record = JobResult(jobs[index], "failed", error=error)

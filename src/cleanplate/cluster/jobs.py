@@ -98,7 +98,8 @@ def read_manifest(path: str | os.PathLike) -> list[Job]:
     for number, row in rows:
         missing = [c for c in COLUMNS if not str(row.get(c) or "").strip()]
         if missing:
-            raise InputError(f"{path}, job {number}", f"has no {missing[0]}", "give video, mask and output for every job")
+            raise InputError(f"{path}, job {number}", f"has no {missing[0]}",
+                             "give video, mask and output for every job")
         jobs.append(Job(*(_absolute(str(row[c]).strip(), base) for c in COLUMNS)))
     if not jobs:
         raise InputError(path, "lists no jobs", "add one row per video: video,mask,output")

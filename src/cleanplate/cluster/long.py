@@ -17,7 +17,6 @@ import os
 import shutil
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -51,6 +50,10 @@ def run_segment(video: str, mask: str, segment: Segment, folder: str, engine: st
     return time.perf_counter() - began
 
 
+def _folder(work: Path, segment: Segment) -> Path:
+    return work / f"segment-{segment.index:04d}"
+
+
 def _segment_frames(folder: Path) -> Iterator[np.ndarray]:
     """A segment's frames, its folder deleted once they have been read (or the stream closed)."""
     from ..io import open_video
@@ -64,20 +67,21 @@ def _segment_frames(folder: Path) -> Iterator[np.ndarray]:
 def remove_long(video: str | os.PathLike, mask: str | os.PathLike, output: str | os.PathLike,
                 engine: str = "propagate", segments: int | None = None, segment_seconds: float | None = None,
                 overlap: int = DEFAULT_OVERLAP, ray_address: str | None = None, num_cpus_per_job: float = 1,
-                num_cpus: int | None = None, work_dir: str | os.PathLike | None = None,
+                num_cpus: int | None = None, num_gpus_per_job: float = 0, work_dir: str | os.PathLike | None = None,
                 progress: ProgressFn | None = None, **config) -> Path:
     """Remove the masked object from one long video, split into ``segments`` run side by side.
 
     Give ``segments`` (how many) or ``segment_seconds`` (about how long each). Every segment's
     engine sees ``overlap`` frames beyond its own on each side; across each boundary the two
     results are crossfaded over ``2 * overlap`` frames. A per-frame engine (``telea``) gives exactly
-    :func:`cleanplate.remove`'s result; a temporal one differs only where its context is cut.
+    :func:`cleanplate.remove`'s result. A temporal engine may not: each segment sees only its own
+    frames and their overlap, and the engine's windows start at the segment's first frame.
 
     ``work_dir`` holds the segments' lossless PNG frames until they are stitched — about a PNG per
     frame at the video's size, so give a roomy folder that every worker can reach; by default, a
-    hidden folder beside ``output``. ``ray_address``, ``num_cpus_per_job`` and ``num_cpus`` are as
-    for :func:`~cleanplate.cluster.remove_many`; ``config`` as for :func:`cleanplate.remove`, less
-    ``save_mask``, ``save_quadmask`` and ``compare``. Progress: ``("segments", done, total)`` as
+    hidden folder beside ``output``. ``ray_address``, ``num_cpus_per_job``, ``num_gpus_per_job`` and
+    ``num_cpus`` are as for :func:`~cleanplate.cluster.remove_many`; ``config`` as for
+    :func:`cleanplate.remove`, less ``save_mask``, ``save_quadmask`` and ``compare``. Progress: ``("segments", done, total)`` as
     tasks finish, ``("write", frames, total)`` as the output is stitched. Returns ``output``.
     """
     from ..api import RemoveOptions
@@ -106,16 +110,16 @@ def remove_long(video: str | os.PathLike, mask: str | os.PathLike, output: str |
     parent = Path(work_dir).absolute() if work_dir is not None else output.absolute().parent
     if not parent.is_dir():
         raise InputError(parent, "is not a folder", "give an existing folder that every worker can reach")
-    work = Path(tempfile.mkdtemp(prefix=f".{output.name}.segments-{uuid.uuid4().hex[:6]}-", dir=parent))
+    work = Path(tempfile.mkdtemp(prefix=f".{output.name}.segments-", dir=parent))
     try:
         with open_runner(ray_address, num_cpus) as runner:
             log.info("%s: %d frames in %d segments on %s", video, info.num_frames, len(plan), runner.where)
-            args = [(video, mask, seg, str(work / f"segment-{seg.index:04d}"), engine, task_config,
-                     masks.invert, masks.kind) for seg in plan]
-            outcomes = runner.run(run_segment, args, num_cpus_per_job)
+            args = [(video, mask, seg, str(_folder(work, seg)), engine, task_config, masks.invert, masks.kind)
+                    for seg in plan]
+            outcomes = runner.run(run_segment, args, num_cpus_per_job, num_gpus_per_job)
             try:
                 _write(output, info, options.quality, _ready_in_order(plan, outcomes, progress),
-                       lambda seg: _segment_frames(work / f"segment-{seg.index:04d}"), progress)
+                       lambda seg: _segment_frames(_folder(work, seg)), progress)
             finally:
                 outcomes.close()  # stops (cancels) any task still running after a failure
     finally:

@@ -124,7 +124,8 @@ def read_frames(source: VideoSource, start: int, stop: int) -> Iterator[np.ndarr
             image = read_rgb(path)
             if image.shape[:2] != (source.info.height, source.info.width):
                 raise InputError(path, f"is {image.shape[1]}x{image.shape[0]} but the first frame is "
-                                 f"{source.info.width}x{source.info.height}", "export every frame of the folder at one size")
+                                 f"{source.info.width}x{source.info.height}",
+                                 "export every frame of the folder at one size")
             yield image
         return
     frames = _seek_decode(source, start) if start > 0 else None

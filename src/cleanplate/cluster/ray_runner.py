@@ -14,8 +14,9 @@ and left running. Ray is imported here only, when asked for: ``pip install 'clea
 
 A runner's :meth:`run` submits every task at once and yields ``(index, value, error)`` as each task
 finishes, in whatever order they finish: ``error`` is a one-line message when the task raised
-(or its worker died), else ``None``. Each Ray task reserves ``num_cpus`` of a node's CPUs, so the
-cluster runs as many at a time as it has CPUs for; a task's own OpenCV threads are held to that.
+(or its worker died), else ``None``. Each Ray task reserves ``num_cpus`` of a node's CPUs (and
+``num_gpus`` GPUs, which Ray makes the only ones the task sees), so the cluster runs as many at a
+time as it has resources for; a task's own OpenCV threads are held to its CPUs.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class InProcessRunner:
 
     where = "this process"
 
-    def run(self, fn: Callable, args: Sequence[tuple], num_cpus: float = 1) -> Iterator[Outcome]:
+    def run(self, fn: Callable, args: Sequence[tuple], num_cpus: float = 1, num_gpus: float = 0) -> Iterator[Outcome]:
         for index, task_args in enumerate(args):
             try:
                 yield index, fn(*task_args), None
@@ -96,9 +97,9 @@ class RayRunner:
         resources = ray.cluster_resources()
         self.where = f"Ray ({int(resources.get('CPU', 0))} CPUs on {len(ray.nodes())} nodes)"
 
-    def run(self, fn: Callable, args: Sequence[tuple], num_cpus: float = 1) -> Iterator[Outcome]:
+    def run(self, fn: Callable, args: Sequence[tuple], num_cpus: float = 1, num_gpus: float = 0) -> Iterator[Outcome]:
         ray = self.ray
-        remote = ray.remote(num_cpus=num_cpus, max_retries=TASK_RETRIES)(_in_worker)
+        remote = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=TASK_RETRIES)(_in_worker)
         index = {remote.remote(fn, num_cpus, *task_args): i for i, task_args in enumerate(args)}
         pending = list(index)
         try:

@@ -117,7 +117,8 @@ def stitch(plan: Iterable[Segment], load: Callable[[Segment], Iterable[np.ndarra
         if previous is not None:
             shared = previous_segment.read_stop - segment.read_start
             if shared != segment.start - segment.read_start + previous_segment.read_stop - previous_segment.stop:
-                raise ValueError(f"segments {previous_segment.index} and {segment.index} do not share a symmetric overlap")
+                raise ValueError(f"segments {previous_segment.index} and {segment.index} "
+                                 "do not share a symmetric overlap")
             weights = crossfade_weights(shared // 2)
             for weight, a, b in zip(weights, _take(previous, previous_segment, shared), _take(frames, segment, shared)):
                 yield blend(a, b, float(weight))
