@@ -59,15 +59,37 @@ def test_frame_index_at_nearest_frame():
     assert [frame_index_at(vfr, t) for t in (0.0, 0.04, 0.06, 0.19, 0.31, 0.34, 9.0)] == [0, 0, 1, 1, 2, 3, 3]
 
 
-def test_range_clip_aligns_frames_and_masks(tmp_path):
+def _mask_sources(tmp_path):
+    """Mask files of each kind the video can be aligned with: name -> (path, invert)."""
+    import cv2
+
+    moving = square_masks(20, 32, 48, size=8, step=2)
+    (tmp_path / "mask_frames").mkdir()
+    for i, m in enumerate(moving[:, :16, :24]):  # half size: resized to the video's
+        cv2.imwrite(str(tmp_path / "mask_frames" / f"m{i}.png"), m[..., 0])
+    cv2.imwrite(str(tmp_path / "still.png"), 255 - moving[3, ..., 0])
+    quad = np.full((20, 32, 48, 3), quadmask.KEEP, np.uint8)
+    quad[:, 8:16, 8:30] = quadmask.AFFECTED
+    quad[:, 10:14, 10:20] = quadmask.REMOVE
+    return {
+        "video": (write_video(tmp_path / "mask.mp4", moving, fps=10, options={"g": "3"}), False),
+        "folder": (tmp_path / "mask_frames", False),
+        "still-inverted": (tmp_path / "still.png", True),
+        "other-rate": (write_video(tmp_path / "mask20.mkv", np.repeat(moving, 2, axis=0), fps=20), False),
+        "quadmask": (write_video(tmp_path / "quad.mkv", quad, fps=10, codec="ffv1", pix_fmt="bgr0"), True),
+    }
+
+
+@pytest.mark.parametrize("kind", ["video", "folder", "still-inverted", "other-rate", "quadmask"])
+def test_range_clip_frames_and_masks_are_those_of_the_whole_clip(tmp_path, kind):
     video = write_video(tmp_path / "in.mp4", textured(20, 32, 48), fps=10, audio_seconds=2.0, options={"g": "4"})
-    mask = write_video(tmp_path / "mask.mp4", square_masks(20, 32, 48, size=8, step=2), fps=10)
-    clip = open_range_clip(video, mask, 7, 15)
+    mask, invert = _mask_sources(tmp_path)[kind]
+    source = open_video(video)
+    whole = open_mask(mask, source.info, invert)  # what the driver opens: it decides the kind
+    assert whole.kind == ("quadmask" if kind == "quadmask" else "binary")
+    clip = open_range_clip(video, mask, 7, 15, whole.invert, whole.kind)
     assert len(clip) == 8 and clip.info.has_audio is False and (clip.info.width, clip.info.height) == (48, 32)
     frames, masks = clip.read()
-    source = open_video(video)
-    full_masks = list(open_mask(mask, source.info))
     assert _equal(list(frames), list(source)[7:15])
-    assert _equal(list(masks), full_masks[7:15])
-    # the square moves 2 px a frame from x=4: frame 7's hole starts at x=18
-    assert (masks[0][:, 18:26] == quadmask.REMOVE).any() and (masks[0][:, :16] == quadmask.KEEP).all()
+    assert _equal(list(masks), list(whole)[7:15])
+    assert (masks == quadmask.REMOVE).any() and (masks == quadmask.KEEP).any()

@@ -113,3 +113,11 @@ def test_stitch_refuses_a_segment_with_too_few_frames():
 
     with pytest.raises(RuntimeError, match="segment 1 returned fewer"):
         list(stitch(plan, short))
+
+
+def test_stitch_refuses_segments_with_a_gap_or_lopsided_overlap():
+    a, b = Segment(0, 0, 10, 0, 12), Segment(1, 10, 20, 7, 20)
+    with pytest.raises(ValueError, match="not contiguous"):
+        list(stitch([a, b], _coded))
+    with pytest.raises(ValueError, match="not contiguous"):
+        list(stitch([Segment(0, 0, 10, 0, 12), Segment(1, 11, 20, 9, 20)], _coded))

@@ -115,11 +115,12 @@ def stitch(plan: Iterable[Segment], load: Callable[[Segment], Iterable[np.ndarra
         frames = iter(load(segment))
         own = segment.read_start
         if previous is not None:
-            shared = previous_segment.read_stop - segment.read_start
-            if shared != segment.start - segment.read_start + previous_segment.read_stop - previous_segment.stop:
-                raise ValueError(f"segments {previous_segment.index} and {segment.index} "
-                                 "do not share a symmetric overlap")
-            weights = crossfade_weights(shared // 2)
+            before, after = segment.start - segment.read_start, previous_segment.read_stop - previous_segment.stop
+            if previous_segment.stop != segment.start or before != after:
+                raise ValueError(f"segments {previous_segment.index} and {segment.index} are not contiguous "
+                                 "with one overlap on both sides")
+            shared = before + after
+            weights = crossfade_weights(before)
             for weight, a, b in zip(weights, _take(previous, previous_segment, shared), _take(frames, segment, shared)):
                 yield blend(a, b, float(weight))
             _close(previous)
@@ -127,6 +128,6 @@ def stitch(plan: Iterable[Segment], load: Callable[[Segment], Iterable[np.ndarra
         end = segment.stop - (segment.read_stop - segment.stop)  # the rest is shared with the next segment
         yield from _take(frames, segment, end - own)
         previous, previous_segment = frames, segment
-    if previous is not None:
+    if previous is not None:  # the last segment's own frames that were held back for a next one
         yield from _take(previous, previous_segment, previous_segment.read_stop - previous_segment.stop)
         _close(previous)
