@@ -9,7 +9,8 @@ Indicative figures on one machine (what BENCHMARKS.md reports)::
    :func:`remove_many` in this process (no Ray), then on a local Ray of each ``--cpus`` count, the
    minimum of ``--repeat`` runs each. Ray's start-up is timed apart.
 2. Memory: one clip of each ``--long-frames`` length goes through :func:`remove_long` (``--segments``
-   segments on a local Ray); the driver's resident memory is sampled every 20 ms and its peak rise
+   segments on a local Ray of the largest ``--cpus``), after one :func:`cleanplate.remove` of it in this
+   process for comparison; the driver's resident memory is sampled every 20 ms and its peak rise
    over the call reported. The driver streams the stitch, so that rise should not grow with the length.
 """
 
@@ -90,6 +91,8 @@ def _ray_session(ray, cpus: int) -> float:
 def run(args) -> dict:
     import ray
 
+    import cleanplate
+
     from . import remove_long, remove_many
 
     width, height = (int(v) for v in args.size.lower().split("x"))
@@ -109,7 +112,7 @@ def run(args) -> dict:
                 raise RuntimeError(failed[0])
         return best
 
-    speed = [dict(where="in process", cpus=1, init_s=0.0, seconds=timed(ray_address=None))]
+    speed = [dict(where="in process", cpus=None, init_s=0.0, seconds=timed(ray_address=None))]
     for cpus in args.cpus:
         init_s = _ray_session(ray, cpus)
         try:
@@ -122,11 +125,15 @@ def run(args) -> dict:
     try:
         for i, frames in enumerate(args.long_frames):
             video, mask = write_synthetic(work / f"long{i}.mp4", frames, width, height, seed=100 + i)
+            began = time.perf_counter()
+            cleanplate.remove(video, mask, work / f"long{i}_single.mp4", **config)
+            single_s = time.perf_counter() - began
             with PeakRSS() as rss:
                 began = time.perf_counter()
                 remove_long(video, mask, work / f"long{i}_out.mp4", segments=args.segments, overlap=args.overlap,
                             ray_address="local", **config)
-            memory.append(dict(frames=frames, seconds=time.perf_counter() - began, driver_rss_mib=rss.start_rss / 2**20,
+            memory.append(dict(frames=frames, seconds=time.perf_counter() - began, single_process_s=single_s,
+                               driver_rss_mib=rss.start_rss / 2**20,
                                driver_peak_rise_mib=(rss.peak - rss.start_rss) / 2**20))
     finally:
         ray.shutdown()
@@ -159,11 +166,12 @@ def main(argv=None) -> int:
           f"engine {report['engine']} (min of {report['repeat']}):")
     for r in report["speed"]:
         start = f" (+{r['init_s']:.1f} s to start Ray)" if r["init_s"] else ""
-        print(f"  {r['where']:10s} {r['cpus']} CPU: {r['seconds']:6.2f} s{start}")
+        where = f"local Ray, {r['cpus']} CPU" if r["cpus"] else "in process, no Ray"
+        print(f"  {where:18s}: {r['seconds']:6.2f} s{start}")
     print(f"remove_long, {report['segments']} segments, overlap {report['overlap']}: driver memory")
     for r in report["memory"]:
-        print(f"  {r['frames']:5d} frames: {r['seconds']:6.2f} s, driver RSS {r['driver_rss_mib']:.0f} MiB, "
-              f"peak rise {r['driver_peak_rise_mib']:.1f} MiB")
+        print(f"  {r['frames']:5d} frames: {r['seconds']:6.2f} s ({r['single_process_s']:.2f} s in one process), "
+              f"driver RSS {r['driver_rss_mib']:.0f} MiB, peak rise {r['driver_peak_rise_mib']:.1f} MiB")
     print(f"wrote {out}")
     return 0
 
