@@ -142,5 +142,6 @@ def command(source, mask, output, videos, masks, out, suffix, ray_address, worke
         else:
             click.echo(f"failed {record.job.video}: {record.error}", err=True)
     if failed:
-        raise BatchFailed(f"{len(failed)} of {len(results)} jobs failed; the others were written")
+        rest = "; the others were written" if len(failed) < len(results) else ""
+        raise BatchFailed(f"{len(failed)} of {len(results)} jobs failed{rest}")
 
