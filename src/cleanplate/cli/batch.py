@@ -144,4 +144,3 @@ def command(source, mask, output, videos, masks, out, suffix, ray_address, worke
     if failed:
         rest = "; the others were written" if len(failed) < len(results) else ""
         raise BatchFailed(f"{len(failed)} of {len(results)} jobs failed{rest}")
-
