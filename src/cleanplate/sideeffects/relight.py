@@ -1,0 +1,44 @@
+"""Relighting: divide the estimated shading out, so the texture under a shadow is kept.
+
+Under the multiplicative image model ``I = S * R`` (intrinsic images, Barrow & Tenenbaum 1978), a
+shadow or a lamp changes the shading ``S`` and leaves the reflectance ``R``. With a background
+``B`` that shows the same surface unaffected, a smooth estimate of the shading is the ratio of
+locally averaged images,
+
+    ``S_c = G * (w I_c) / G * (w B_c)``        (normalized convolution, weight ``w`` = usable pixels)
+
+and ``I_c / S_c`` is the surface relit, with the frame's own texture, grain and detail. The
+correction is applied as a gain ``1 / (1 + a (S - 1))`` where ``a`` in [0, 1] is how confident we are
+that the change is a shading change (its colour kept); ``a = 0`` leaves the pixel to the engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .shadows import masked_blur
+
+MIN_SHADING = 0.15  # deeper shadows hold too little signal to brighten; the engine must fill them
+MAX_SHADING = 4.0
+
+
+def estimate_shading(frame: np.ndarray, background: np.ndarray, usable: np.ndarray, sigma: float) -> np.ndarray:
+    """Per-channel shading ``(H, W, 3)`` float32 of ``frame`` relative to ``background`` (float32 RGB)."""
+    lit, _ = masked_blur(frame, usable, sigma)
+    base, _ = masked_blur(background, usable, sigma)
+    return np.clip((lit + 1.0) / (base + 1.0), MIN_SHADING, MAX_SHADING).astype(np.float32)
+
+
+def relight_gain(shading: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    """Gain ``(H, W, 3)`` float32 that undoes ``shading`` where ``confidence`` ``(H, W)`` is 1."""
+    a = np.clip(confidence, 0.0, 1.0)[..., None]
+    return (1.0 / (1.0 + a * (shading - 1.0))).astype(np.float32)
+
+
+def apply_gain(frame: np.ndarray, gain: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """``frame`` ``(H, W, 3) uint8`` with ``gain`` applied inside ``region`` only; other pixels bit-exact."""
+    out = frame.copy()
+    ys, xs = np.nonzero(region)
+    if len(ys):
+        out[ys, xs] = np.clip(frame[ys, xs] * gain[ys, xs] + 0.5, 0, 255).astype(np.uint8)
+    return out

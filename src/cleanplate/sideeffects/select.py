@@ -1,0 +1,84 @@
+"""From evidence to a side-effect region: near the object, seeded by strong evidence, capped.
+
+Evidence of change is everywhere in real footage (noise, other movers, lighting drift). What the
+object caused is (1) near it — within a few object heights, (2) one connected region seeded by
+clear evidence and grown into weaker evidence (hysteresis, as in Canny 1986), and (3) not a large
+part of the frame: an estimate bigger than ``max_fraction`` of the frame is capped to its strongest
+part rather than allowed to wipe the shot.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+SEED_LEVEL = 0.8  # evidence a region needs somewhere to count
+GROW_LEVEL = 0.02  # evidence a region grows through
+
+
+def object_height(obj: np.ndarray) -> int:
+    """Height in pixels of the bounding box of ``obj`` (0 when empty)."""
+    rows = np.nonzero(obj.any(axis=1))[0]
+    return int(rows[-1] - rows[0] + 1) if len(rows) else 0
+
+
+def distance_to(mask: np.ndarray) -> np.ndarray:
+    """Euclidean distance ``(H, W)`` float32 of every pixel to the nearest pixel of ``mask``."""
+    if not mask.any():
+        return np.full(mask.shape, np.inf, np.float32)
+    return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3)
+
+
+def search_zone(obj: np.ndarray, user: np.ndarray, radius: float, user_margin: float) -> np.ndarray:
+    """Pixels within ``radius`` of the object or within ``user_margin`` of the user's AFFECTED region."""
+    zone = distance_to(obj) <= radius
+    if user.any():
+        zone |= distance_to(user) <= user_margin
+    return zone
+
+
+def contact_zone(obj: np.ndarray, reach: float, base: float = 0.15) -> np.ndarray:
+    """Where a shadow of a resting object can fall next to it: within ``reach`` pixels of the lowest
+    ``base`` fraction of the object, and not above that band (the ground is below the object's top)."""
+    height = object_height(obj)
+    if not height:
+        return np.zeros(obj.shape, bool)
+    rows = np.nonzero(obj.any(axis=1))[0]
+    top_of_band = rows[-1] - max(1, int(base * height))
+    band = obj.copy()
+    band[:top_of_band] = False
+    zone = distance_to(band) <= reach
+    zone[:top_of_band] = False
+    return zone
+
+
+def grow_regions(evidence: np.ndarray, min_area: float, touch: np.ndarray | None = None) -> np.ndarray:
+    """Connected regions of ``evidence > GROW_LEVEL`` that hold a seed (``>= SEED_LEVEL``), cover at
+    least ``min_area`` pixels and, when ``touch`` is given, touch it. Bool ``(H, W)``."""
+    grown = (evidence > GROW_LEVEL).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
+    if count <= 1:
+        return np.zeros(evidence.shape, bool)
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[evidence >= SEED_LEVEL])] = True
+    if touch is not None:
+        near = cv2.dilate(touch.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        touching = np.zeros(count, bool)
+        touching[np.unique(labels[near])] = True
+        keep &= touching
+    keep[0] = False
+    keep &= stats[:, cv2.CC_STAT_AREA] >= min_area
+    return keep[labels]
+
+
+def cap_region(soft: np.ndarray, region: np.ndarray, threshold: float, max_pixels: int) -> tuple[float, bool]:
+    """The threshold on ``soft`` that keeps at most ``max_pixels`` of ``region``.
+
+    Returns ``(threshold, capped)``: ``threshold`` itself when the region fits, otherwise the level
+    that keeps only the strongest ``max_pixels`` pixels.
+    """
+    chosen = region & (soft >= threshold)
+    if chosen.sum() <= max_pixels:
+        return threshold, False
+    values = np.sort(soft[chosen])[::-1]
+    return float(np.nextafter(values[max_pixels], np.float32(1.0))), True
