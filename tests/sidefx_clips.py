@@ -147,14 +147,24 @@ def make_plain_clip(frames: int = 16, h: int = 64, w: int = 96, seed: int = 2, p
     return make_shadow_clip(frames, h, w, seed, strength=0.0, pan=pan, speed=speed, contrast=contrast)
 
 
-def make_clip(kind: str, **kwargs) -> SideClip:
-    """``kind``: shadow, reflection, light or none."""
+def add_noise(clip: SideClip, sigma: float, seed: int = 7) -> SideClip:
+    """The same clip with Gaussian sensor noise of ``sigma`` grey levels on the video (not the plate)."""
+    rng = np.random.default_rng(seed)
+    noisy = clip.video.astype(np.float32) + rng.normal(0, sigma, clip.video.shape).astype(np.float32)
+    video = np.where(clip.masks[..., None], clip.video, np.clip(noisy + 0.5, 0, 255).astype(np.uint8))
+    return SideClip(video, clip.masks, clip.clean, clip.side, clip.shading)
+
+
+def make_clip(kind: str, noise: float = 0.0, **kwargs) -> SideClip:
+    """``kind``: shadow, reflection, light or none; ``noise``: sensor noise in grey levels."""
     if kind == "shadow":
-        return make_shadow_clip(**kwargs)
-    if kind == "light":
-        return make_shadow_clip(light=True, **{"strength": 0.6, **kwargs})
-    if kind == "reflection":
-        return make_reflection_clip(**kwargs)
-    if kind == "none":
-        return make_plain_clip(**kwargs)
-    raise ValueError(f"unknown kind {kind!r}: use shadow, reflection, light or none")
+        clip = make_shadow_clip(**kwargs)
+    elif kind == "light":
+        clip = make_shadow_clip(light=True, **{"strength": 0.6, **kwargs})
+    elif kind == "reflection":
+        clip = make_reflection_clip(**kwargs)
+    elif kind == "none":
+        clip = make_plain_clip(**kwargs)
+    else:
+        raise ValueError(f"unknown kind {kind!r}: use shadow, reflection, light or none")
+    return add_noise(clip, noise) if noise > 0 else clip

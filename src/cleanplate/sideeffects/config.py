@@ -22,15 +22,15 @@ class SideEffectConfig:
     relight: bool = True  # divide the estimated shading out of the AFFECTED pixels
 
     # -- thresholds -----------------------------------------------------------------------------
-    dark_weak: float = 0.06  # luminance drop (1 - ratio) where shadow evidence starts
+    dark_weak: float = 0.03  # luminance drop (1 - ratio) where shadow evidence starts
     dark_strong: float = 0.18  # luminance drop of full evidence; seeds need it
-    bright_weak: float = 0.08  # luminance gain (ratio - 1) where light evidence starts
+    bright_weak: float = 0.05  # luminance gain (ratio - 1) where light evidence starts
     bright_strong: float = 0.25  # luminance gain of full evidence
     chroma_tol: float = 0.12  # largest change of log-chromaticity a shadow or light may make
     change_weak: float = 12.0  # colour difference (0-255) where reflection evidence starts
     change_strong: float = 30.0  # colour difference of full evidence
     mirror_ncc: float = 0.25  # correlation with the mirrored object where reflection evidence starts
-    threshold: float = 0.5  # soft mask level above which a pixel becomes AFFECTED
+    threshold: float = 0.05  # soft mask level above which a pixel becomes AFFECTED
     min_area: float = 0.02  # a candidate region smaller than this fraction of the object's area is noise
 
     # -- where to look --------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from .background import masked_median
 from .config import SideEffectConfig
 from .reflections import change_evidence, mirror_region, symmetry_evidence
 from .relight import estimate_shading, relight_gain
-from .select import cap_region, contact_zone, grow_regions, object_height, search_zone
+from .select import cap_region, contact_zone, grow_regions, keep_persistent, object_height, search_zone
 from .shadows import (chroma_kept, compare, light_evidence, masked_blur, shadow_evidence, spatial_background,
                       surface_spread)
 
@@ -37,7 +37,9 @@ NOISE_SIGMA = 1.0  # pre-blur of frames and background before comparing them (wo
 OBJECT_MARGIN = 2  # working pixels around the object where its own edge spoils any comparison
 STATIC_GROWTH = 1.5  # the object moves when the union of its masks is this much bigger than one mask
 SPREAD_MARGIN = 2.0  # a spatial shadow must darken the ground this many times its texture's spread
-ENVELOPE = np.ones((3, 3), np.uint8)  # under camera motion, compare with the range of the background nearby
+ENVELOPE = np.ones((3, 3), np.uint8)
+PERSIST_FRAMES = 2  # a region must be found again in the frames this close ...
+PERSIST_LEVEL = 0.5  # ... in this share of them, at the same place relative to the object  # under camera motion, compare with the range of the background nearby
 
 
 @dataclasses.dataclass
@@ -87,6 +89,14 @@ def _box(mask: np.ndarray, pad: int) -> tuple[int, int, int, int]:
     return max(ys[0] - pad, 0), min(ys[-1] + 1 + pad, h), max(xs[0] - pad, 0), min(xs[-1] + 1 + pad, w)
 
 
+def _translation(shift: np.ndarray) -> np.ndarray:
+    """Homography of a shift ``(dx, dy)``; the identity when the shift is unknown (NaN)."""
+    out = np.eye(3)
+    if np.all(np.isfinite(shift)):
+        out[:2, 2] = shift
+    return out
+
+
 def _disk(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
@@ -122,6 +132,7 @@ class WindowAnalysis:
         # Reference pixels the window sees often enough; where they are not "known" after leaving the
         # object out, the object (or its effect) hid them: only there may spatial cues stand in.
         self.in_view = (len(frames) - np.sum(self.outside, axis=0)) >= self.min_samples
+        self.centres = [self._object_centre(i) for i in range(len(frames))]
 
     # -- 1. camera motion -------------------------------------------------------------------------
     def _camera_motion(self) -> list[np.ndarray]:
@@ -165,6 +176,14 @@ class WindowAnalysis:
         back = self._from_ref(mask.astype(np.uint8), i, nearest=True).astype(bool)
         return back & align.coverage(self.to_ref[i], self.size, inverse=True)
 
+    def _object_centre(self, i: int) -> np.ndarray:
+        """Centroid ``(x, y)`` of the object in reference coordinates (the frame centre when absent)."""
+        ys, xs = np.nonzero(self.frames[i].obj)
+        if len(xs) == 0:
+            return np.float64([np.nan, np.nan])
+        point = np.float32([[[xs.mean(), ys.mean()]]])
+        return cv2.perspectiveTransform(point, self.to_ref[i]).reshape(2).astype(np.float64)
+
     def _object_moves(self) -> bool:
         objs = [self._to_ref(f.obj, i) for i, f in enumerate(self.frames)]
         mean_area = np.mean([o.sum() for o in objs])
@@ -192,8 +211,12 @@ class WindowAnalysis:
         return median, known
 
     # -- 3. evidence ------------------------------------------------------------------------------
-    def evidence(self, i: int, background: np.ndarray, known_ref: np.ndarray, spatial: bool) -> Evidence | None:
-        """Evidence of side effects in frame ``i``, inside the box around its search zone (None: no zone)."""
+    def evidence(self, i: int, background: np.ndarray, known_ref: np.ndarray, spatial: bool,
+                 support: np.ndarray | None = None) -> Evidence | None:
+        """Evidence of side effects in frame ``i``, inside the box around its search zone (None: no zone).
+
+        With ``support`` (see :meth:`support`), regions the neighbouring frames do not confirm are dropped.
+        """
         cfg = self.config
         f = self.frames[i]
         height, zone = self.heights[i], self.zones[i]
@@ -231,8 +254,12 @@ class WindowAnalysis:
         cues = [shadow_evidence(dark_ratio, kept, cfg) * cfg.shadows,
                 light_evidence(bright_ratio, kept, cfg) * cfg.lights,
                 change_evidence(frame, lo, hi, cfg) * region * cfg.reflections]
-        evidence = np.maximum.reduce(cues) * (zone & usable)
+        # An object that stays put never uncovers its own effects: whatever changes around it over
+        # time (ripples, passers-by, clouds) is not its doing.
+        evidence = np.maximum.reduce(cues) * (zone & usable) * self.moving
         found = grow_regions(evidence, min_area)
+        if support is not None:
+            found = keep_persistent(found, support[crop], PERSIST_LEVEL)
         confidence = kept * usable
         shade_bg = bg
 
@@ -260,6 +287,21 @@ class WindowAnalysis:
                 usable = usable | need
         return Evidence(box, frame, obj, user, evidence, found, confidence, shade_bg, usable)
 
+    def support(self, i: int, side: list[np.ndarray]) -> np.ndarray:
+        """Share ``(H, W)`` float32 of the neighbouring frames whose side-effect mask, carried into
+        frame ``i`` by the camera motion and the object's own motion, covers each pixel."""
+        h, w = self.frames[i].obj.shape
+        neighbours = [j for j in range(i - PERSIST_FRAMES, i + PERSIST_FRAMES + 1) if j != i and 0 <= j < len(side)]
+        if not neighbours:
+            return np.ones((h, w), np.float32)
+        tolerance = _disk(max(1, int(0.1 * self.heights[i])))
+        total = np.zeros((h, w), np.float32)
+        for j in neighbours:
+            move = np.linalg.inv(self.to_ref[i]) @ _translation(self.centres[i] - self.centres[j]) @ self.to_ref[j]
+            carried = align.warp_mask(side[j], move, self.size)
+            total += cv2.dilate(carried.astype(np.uint8), tolerance)
+        return total / len(neighbours)
+
     def side_mask(self, i: int, background: np.ndarray, known: np.ndarray) -> np.ndarray:
         """Full-frame bool mask of the regions found in frame ``i`` by the temporal cues alone."""
         out = np.zeros(self.frames[i].obj.shape, bool)
@@ -270,9 +312,9 @@ class WindowAnalysis:
         return out
 
     # -- 4-5. regions, soft mask, relighting --------------------------------------------------------
-    def estimate(self, i: int, background: np.ndarray, known: np.ndarray) -> FrameEstimate:
+    def estimate(self, i: int, background: np.ndarray, known: np.ndarray, support: np.ndarray | None) -> FrameEstimate:
         cfg = self.config
-        ev = self.evidence(i, background, known, spatial=True)
+        ev = self.evidence(i, background, known, spatial=True, support=support)
         if ev is None:
             return FrameEstimate.empty(cfg.threshold)
         soft = np.where(ev.found, ev.evidence, 0.0).astype(np.float32)
@@ -299,10 +341,10 @@ def analyse_window(frames: list[WorkFrame], lo: int, hi: int, config: SideEffect
     """Estimates for ``frames[lo:hi]``, using the whole window as temporal context."""
     win = WindowAnalysis(frames, config, scale)
     background, known = win.background()
+    side = [win.side_mask(i, background, known) for i in range(len(frames))]
     if config.refine_background:
-        side = [win.side_mask(i, background, known) for i in range(len(frames))]
         background, known = win.background(side)
-    estimates = [win.estimate(i, background, known) for i in range(lo, hi)]
+    estimates = [win.estimate(i, background, known, win.support(i, side)) for i in range(lo, hi)]
     capped = sum(e.capped for e in estimates)
     if capped:
         log.warning("side effects: the estimate covered more than %.0f%% of the frame in %d frame(s); "

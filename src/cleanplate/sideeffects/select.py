@@ -4,7 +4,9 @@ Evidence of change is everywhere in real footage (noise, other movers, lighting 
 object caused is (1) near it — within a few object heights, (2) one connected region seeded by
 clear evidence and grown into weaker evidence (hysteresis, as in Canny 1986), and (3) not a large
 part of the frame: an estimate bigger than ``max_fraction`` of the frame is capped to its strongest
-part rather than allowed to wipe the shot.
+part rather than allowed to wipe the shot. (4) It moves with the object: a region must be found
+again, at the same place relative to the object, in the neighbouring frames — flicker on water or
+foliage is not.
 """
 
 from __future__ import annotations
@@ -68,6 +70,19 @@ def grow_regions(evidence: np.ndarray, min_area: float, touch: np.ndarray | None
         keep &= touching
     keep[0] = False
     keep &= stats[:, cv2.CC_STAT_AREA] >= min_area
+    return keep[labels]
+
+
+def keep_persistent(found: np.ndarray, support: np.ndarray, level: float) -> np.ndarray:
+    """The connected regions of ``found`` whose mean ``support`` (the share of neighbouring frames
+    that found a region there, relative to the object) is at least ``level``. Bool ``(H, W)``."""
+    count, labels = cv2.connectedComponents(found.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return found
+    area = np.bincount(labels.ravel(), minlength=count)
+    mean = np.bincount(labels.ravel(), weights=support.ravel(), minlength=count) / np.maximum(area, 1)
+    keep = mean >= level
+    keep[0] = False
     return keep[labels]
 
 
