@@ -63,7 +63,7 @@ def overlay(frame: np.ndarray, q: np.ndarray, soft: np.ndarray) -> np.ndarray:
 
 def run(name: str, out_dir: Path, width: int) -> None:
     clip = sample_clip(name)
-    side = add_side_effects(clip, config=SideEffectConfig())
+    side = add_side_effects(clip, config=SideEffectConfig(work_size=int(os.environ.get("WORK_SIZE", 480))))
     n = len(clip)
     picks = {n // 6, n // 2, (5 * n) // 6}
     rows = []

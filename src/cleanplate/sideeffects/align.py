@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 
 IDENTITY = np.eye(3)
 STILL_PIXELS = 0.25  # corner displacement below which the camera counts as still
-MIN_SHIFT = 0.05  # median feature displacement below which two frames count as not moved at all
 
 
 def frame_motion(ref_grey: np.ndarray, grey: np.ndarray, usable: np.ndarray,
@@ -46,7 +45,7 @@ def frame_motion(ref_grey: np.ndarray, grey: np.ndarray, usable: np.ndarray,
     if ok.sum() < 12:
         return fallback
     src, dst = corners[ok].reshape(-1, 2), moved[ok].reshape(-1, 2)
-    if np.median(np.abs(dst - src).max(axis=1)) < MIN_SHIFT:
+    if np.mean(np.abs(dst - src).max(axis=1) < STILL_PIXELS) >= 0.5:  # most of the scene did not move
         return IDENTITY
     h, inliers = cv2.findHomography(src, dst, cv2.RANSAC, 1.0)
     if h is None or inliers.sum() < 10:

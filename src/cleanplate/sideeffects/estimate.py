@@ -10,8 +10,8 @@ For a window of frames (object masks given), in numbered steps:
    lit surroundings and mirror symmetry;
 4. regions grown from clear evidence (:mod:`.select`); with ``refine_background`` the background is
    estimated again without them and step 3 repeated;
-5. a soft mask, the threshold that makes it AFFECTED (raised when capped) and a relighting gain
-   (:mod:`.relight`).
+5. a soft mask (``>= threshold`` is AFFECTED; capped to ``max_fraction`` of the frame) and a relighting
+   gain (:mod:`.relight`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from .shadows import (chroma_kept, compare, light_evidence, masked_blur, shadow_
 log = logging.getLogger(__name__)
 
 NOISE_SIGMA = 1.0  # pre-blur of frames and background before comparing them (working pixels)
+SHADING_SIGMA = 1.0  # smoothing of the per-pixel shading ratio (working pixels)
 OBJECT_MARGIN = 2  # working pixels around the object where its own edge spoils any comparison
 STATIC_GROWTH = 1.5  # the object moves when the union of its masks is this much bigger than one mask
 SPREAD_MARGIN = 2.0  # a spatial shadow must darken the ground this many times its texture's spread
@@ -58,12 +59,11 @@ class FrameEstimate:
     box: tuple[int, int, int, int] | None  # (y0, y1, x0, x1) of the crop; None when nothing was found
     soft: np.ndarray | None  # (y1-y0, x1-x0) float16 in [0, 1]: the soft side-effect mask
     gain: np.ndarray | None  # (y1-y0, x1-x0, 3) float16: relighting gain, 1 where nothing is relit
-    threshold: float  # soft >= threshold is AFFECTED (above config.threshold when the region was capped)
-    capped: bool = False
+    capped: bool = False  # the estimate was cut down to max_fraction of the frame
 
     @classmethod
-    def empty(cls, threshold: float) -> "FrameEstimate":
-        return cls(None, None, None, threshold)
+    def empty(cls) -> "FrameEstimate":
+        return cls(None, None, None)
 
 
 @dataclasses.dataclass
@@ -71,7 +71,7 @@ class Evidence:
     """What one frame shows, inside ``box`` (a crop around the search zone) at working resolution."""
 
     box: tuple[int, int, int, int]  # (y0, y1, x0, x1)
-    frame: np.ndarray  # (h, w, 3) float32, denoised
+    frame: np.ndarray  # (h, w, 3) float32: the frame as it is
     obj: np.ndarray  # (h, w) bool
     user: np.ndarray  # (h, w) bool
     evidence: np.ndarray  # (h, w) float32 in [0, 1]: the strongest cue
@@ -206,7 +206,7 @@ class WindowAnalysis:
                 blocked = blocked | _grow(side[i], 2)
             excluded.append((self._to_ref(blocked, i) | self.outside[i])[crop])
         values, enough = masked_median(self.stack[:, y0:y1, x0:x1], np.stack(excluded), self.min_samples)
-        median[crop] = masked_blur(values, enough, NOISE_SIGMA)[0]
+        median[crop] = values
         known[crop] = enough
         return median, known
 
@@ -232,9 +232,11 @@ class WindowAnalysis:
         box = _box(zone, pad=int(3 * NOISE_SIGMA + 2 + (2 * sigma if spatial else 0)))
         crop = np.s_[box[0]:box[1], box[2]:box[3]]
         obj, user, zone, hidden = f.obj[crop], f.user[crop], zone[crop], hidden[crop]
-        frame = _blur(f.image[crop])
-        bg = self._from_ref(background, i)[crop]
+        raw = f.image[crop].astype(np.float32)
+        frame = _blur(raw)
+        raw_bg = self._from_ref(background, i)[crop]
         known = self._mask_from_ref(known_ref, i)[crop]
+        bg = masked_blur(raw_bg, known, NOISE_SIGMA)[0]
         near_obj = _grow(obj, OBJECT_MARGIN)
         zone &= ~near_obj
         usable = known & ~near_obj
@@ -261,7 +263,7 @@ class WindowAnalysis:
         if support is not None:
             found = keep_persistent(found, support[crop], PERSIST_LEVEL)
         confidence = kept * usable
-        shade_bg = bg
+        shade_bg = raw_bg
 
         # Spatial cues: only next to the object's base (contact shadows) and in its mirror image,
         # where time shows nothing: the object stays put, or the point is never seen unaffected.
@@ -283,9 +285,9 @@ class WindowAnalysis:
                 evidence = np.where(need, sevidence, evidence)
                 found = np.where(need, sfound, found)
                 confidence = np.where(need, skept * sfound, confidence)
-                shade_bg = np.where(need[..., None], sbg, bg)
+                shade_bg = np.where(need[..., None], sbg, raw_bg)
                 usable = usable | need
-        return Evidence(box, frame, obj, user, evidence, found, confidence, shade_bg, usable)
+        return Evidence(box, raw, obj, user, evidence, found, confidence, shade_bg, usable)
 
     def support(self, i: int, side: list[np.ndarray]) -> np.ndarray:
         """Share ``(H, W)`` float32 of the neighbouring frames whose side-effect mask, carried into
@@ -316,16 +318,18 @@ class WindowAnalysis:
         cfg = self.config
         ev = self.evidence(i, background, known, spatial=True, support=support)
         if ev is None:
-            return FrameEstimate.empty(cfg.threshold)
+            return FrameEstimate.empty()
         soft = np.where(ev.found, ev.evidence, 0.0).astype(np.float32)
         soft = cv2.morphologyEx(soft, cv2.MORPH_CLOSE, _disk(2)) * ~ev.obj
-        soft = np.maximum(soft, ev.user.astype(np.float32))
+        soft = np.maximum(soft, ev.user.astype(np.float32)).astype(np.float16).astype(np.float32)  # as stored
         if not soft.any():
-            return FrameEstimate.empty(cfg.threshold)
+            return FrameEstimate.empty()
         h, w = self.frames[i].obj.shape
-        threshold, capped = cap_region(soft, ~ev.obj, cfg.threshold, int(cfg.max_fraction * h * w))
+        kept, capped = cap_region(soft, (soft >= cfg.threshold) & ~ev.obj, ev.obj, int(cfg.max_fraction * h * w))
+        if capped:
+            soft = np.where(kept, soft, np.minimum(soft, np.float32(np.nextafter(np.float16(cfg.threshold), 0))))
         if cfg.relight:
-            shading = estimate_shading(ev.frame, ev.shade_bg, ev.usable, NOISE_SIGMA)
+            shading = estimate_shading(ev.frame, ev.shade_bg, ev.usable, SHADING_SIGMA)
             gain = relight_gain(shading, cv2.GaussianBlur(ev.confidence, (0, 0), NOISE_SIGMA))
         else:
             gain = np.ones(soft.shape + (3,), np.float32)
@@ -333,7 +337,7 @@ class WindowAnalysis:
         Y0, _, X0, _ = ev.box
         box = (Y0 + y0, Y0 + y1, X0 + x0, X0 + x1)
         return FrameEstimate(box, soft[y0:y1, x0:x1].astype(np.float16),
-                             gain[y0:y1, x0:x1].astype(np.float16), threshold, capped)
+                             gain[y0:y1, x0:x1].astype(np.float16), capped)
 
 
 def analyse_window(frames: list[WorkFrame], lo: int, hi: int, config: SideEffectConfig,

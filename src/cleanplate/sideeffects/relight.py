@@ -2,10 +2,10 @@
 
 Under the multiplicative image model ``I = S * R`` (intrinsic images, Barrow & Tenenbaum 1978), a
 shadow or a lamp changes the shading ``S`` and leaves the reflectance ``R``. With a background
-``B`` that shows the same surface unaffected, a smooth estimate of the shading is the ratio of
-locally averaged images,
+``B`` that shows the same surface unaffected, a smooth estimate of the shading is the locally
+averaged ratio,
 
-    ``S_c = G * (w I_c) / G * (w B_c)``        (normalized convolution, weight ``w`` = usable pixels)
+    ``S_c = G * (w I_c / B_c) / G * w``        (normalized convolution, weight ``w`` = usable pixels)
 
 and ``I_c / S_c`` is the surface relit, with the frame's own texture, grain and detail. The
 correction is applied as a gain ``1 / (1 + a (S - 1))`` where ``a`` in [0, 1] is how confident we are
@@ -20,13 +20,19 @@ from .shadows import masked_blur
 
 MIN_SHADING = 0.15  # deeper shadows hold too little signal to brighten; the engine must fill them
 MAX_SHADING = 4.0
+DARK = 8.0  # background values below this carry no usable ratio
 
 
 def estimate_shading(frame: np.ndarray, background: np.ndarray, usable: np.ndarray, sigma: float) -> np.ndarray:
-    """Per-channel shading ``(H, W, 3)`` float32 of ``frame`` relative to ``background`` (float32 RGB)."""
-    lit, _ = masked_blur(frame, usable, sigma)
-    base, _ = masked_blur(background, usable, sigma)
-    return np.clip((lit + 1.0) / (base + 1.0), MIN_SHADING, MAX_SHADING).astype(np.float32)
+    """Per-channel shading ``(H, W, 3)`` float32 of ``frame`` relative to ``background`` (float32 RGB).
+
+    The per-pixel ratio is smoothed, not the images before dividing: a ratio of blurred images mixes
+    the texture into the shading wherever the shading varies, a blurred ratio does not.
+    """
+    ratio = (frame + 1.0) / (background + 1.0)
+    weight = usable & (background.min(axis=-1) > DARK)
+    shading, _ = masked_blur(ratio, weight, sigma)
+    return np.clip(shading, MIN_SHADING, MAX_SHADING).astype(np.float32)
 
 
 def relight_gain(shading: np.ndarray, confidence: np.ndarray) -> np.ndarray:

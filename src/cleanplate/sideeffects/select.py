@@ -4,7 +4,7 @@ Evidence of change is everywhere in real footage (noise, other movers, lighting 
 object caused is (1) near it — within a few object heights, (2) one connected region seeded by
 clear evidence and grown into weaker evidence (hysteresis, as in Canny 1986), and (3) not a large
 part of the frame: an estimate bigger than ``max_fraction`` of the frame is capped to its strongest
-part rather than allowed to wipe the shot. (4) It moves with the object: a region must be found
+part (nearest the object among equals) rather than allowed to wipe the shot. (4) It moves with the object: a region must be found
 again, at the same place relative to the object, in the neighbouring frames — flicker on water or
 foliage is not.
 """
@@ -86,14 +86,15 @@ def keep_persistent(found: np.ndarray, support: np.ndarray, level: float) -> np.
     return keep[labels]
 
 
-def cap_region(soft: np.ndarray, region: np.ndarray, threshold: float, max_pixels: int) -> tuple[float, bool]:
-    """The threshold on ``soft`` that keeps at most ``max_pixels`` of ``region``.
-
-    Returns ``(threshold, capped)``: ``threshold`` itself when the region fits, otherwise the level
-    that keeps only the strongest ``max_pixels`` pixels.
-    """
-    chosen = region & (soft >= threshold)
-    if chosen.sum() <= max_pixels:
-        return threshold, False
-    values = np.sort(soft[chosen])[::-1]
-    return float(np.nextafter(values[max_pixels], np.float32(1.0))), True
+def cap_region(soft: np.ndarray, chosen: np.ndarray, obj: np.ndarray, max_pixels: int) -> tuple[np.ndarray, bool]:
+    """Keep at most ``max_pixels`` of ``chosen``: the strongest, and of equally strong ones the
+    nearest to the object. Returns ``(kept (H, W) bool, capped)``."""
+    count = int(chosen.sum())
+    if count <= max_pixels:
+        return chosen, False
+    ys, xs = np.nonzero(chosen)
+    nearness = -distance_to(obj)[ys, xs]
+    order = np.lexsort((nearness, soft[ys, xs]))[::-1][:max_pixels]  # by soft, then nearness, descending
+    kept = np.zeros(chosen.shape, bool)
+    kept[ys[order], xs[order]] = True
+    return kept, True

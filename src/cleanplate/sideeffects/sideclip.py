@@ -118,7 +118,7 @@ class SideEffectClip(Clip):
             (y0, y1, x0, x1), up = self._upsample(est.soft, est.box, q.shape)
             soft[y0:y1, x0:x1] = np.clip(up, 0.0, 1.0)
         soft *= ~quadmask.object_region(q)
-        return soft, (q == quadmask.KEEP) & (soft >= est.threshold)
+        return soft, (q == quadmask.KEEP) & (soft >= self.config.threshold)
 
     def mark(self, q: np.ndarray, est: FrameEstimate) -> np.ndarray:
         """The quadmask ``q`` with the estimated side effects added as AFFECTED."""
