@@ -80,6 +80,7 @@ def psnr(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> float:
 
 def evaluate(kind: str, frames: int, h: int, w: int, engine: str, **kwargs) -> dict:
     c = make_clip(kind, frames=frames, h=h, w=w, **kwargs)
+    kwargs.pop("seed", None)
     pan = kwargs.get("pan", 0)
     clip = Clip.from_arrays(c.video, c.masks)
     start = time.process_time()
@@ -94,7 +95,7 @@ def evaluate(kind: str, frames: int, h: int, w: int, engine: str, **kwargs) -> d
     oracle = np.stack([telea_inpaint(f, quadmask.dilate_mask(m | s, 4)) for f, m, s in zip(c.video, c.masks, c.side)])
     outside = ~np.stack([quadmask.dilate_mask(m, 4) for m in c.masks])
     row = {
-        "kind": kind + (f" pan{pan}" if pan else ""),
+        "kind": kind + "".join(f" {k}={v}" for k, v in kwargs.items() if k != "seed"),
         "iou": (est & c.side).sum() / union if union else float("nan"),
         "est%": 100 * est.mean(),
         "true%": 100 * c.side.mean(),
@@ -118,8 +119,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2)
     args = parser.parse_args()
     h, w = map(int, args.size.split("x"))
-    cases = [("shadow", {}), ("shadow", {"pan": 2}), ("shadow", {"strength": 0.7, "soften": 4.0}),
-             ("reflection", {}), ("light", {}), ("none", {}), ("none", {"pan": 2})]
+    cases = [("shadow", {}), ("shadow", {"noise": 2.0}), ("shadow", {"pan": 2, "noise": 2.0}),
+             ("shadow", {"strength": 0.7, "soften": 4.0}), ("reflection", {}), ("reflection", {"noise": 2.0}),
+             ("light", {}), ("none", {}), ("none", {"pan": 2, "noise": 2.0}),
+             ("shadow", {"speed": 0, "contrast": 0.2}), ("none", {"speed": 0, "contrast": 0.2})]
     keys = None
     for kind, kw in cases:
         for seed in range(args.seeds):

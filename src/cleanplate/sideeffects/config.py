@@ -41,8 +41,8 @@ class SideEffectConfig:
 
     # -- cost -----------------------------------------------------------------------------------
     work_size: int = 480  # estimate at this longest side (the video is never upscaled)
-    window: int = 60  # frames a background is estimated from; memory grows with it (low resolution)
-    overlap: int = 16  # frames shared by consecutive windows, so every frame has context on both sides
+    window: int = 40  # frames a background is estimated from; memory grows with it (low resolution)
+    overlap: int = 12  # frames shared by consecutive windows, so every frame has context on both sides
     refine_background: bool = True  # re-estimate the background without the first side-effect guess (~1.3x cost)
     cache_windows: int = 3  # analysed windows kept for the other readers of the same clip
 

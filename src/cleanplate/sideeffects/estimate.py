@@ -27,7 +27,8 @@ from .background import masked_median
 from .config import SideEffectConfig
 from .reflections import change_evidence, mirror_region, symmetry_evidence
 from .relight import estimate_shading, relight_gain
-from .select import cap_region, contact_zone, grow_regions, keep_persistent, object_height, search_zone
+from .select import (cap_region, contact_zone, grow_fringe, grow_regions, keep_persistent, object_height,
+                     search_zone)
 from .shadows import (chroma_kept, compare, light_evidence, masked_blur, shadow_evidence, spatial_background,
                       surface_spread)
 
@@ -39,6 +40,7 @@ OBJECT_MARGIN = 2  # working pixels around the object where its own edge spoils 
 STATIC_GROWTH = 1.5  # the object moves when the union of its masks is this much bigger than one mask
 SPREAD_MARGIN = 2.0  # a spatial shadow must darken the ground this many times its texture's spread
 ENVELOPE = np.ones((3, 3), np.uint8)
+FRINGE = 3  # working pixels of plain-comparison evidence added around regions found under camera motion
 PERSIST_FRAMES = 2  # a region must be found again in the frames this close ...
 PERSIST_LEVEL = 0.5  # ... in this share of them, at the same place relative to the object  # under camera motion, compare with the range of the background nearby
 
@@ -242,24 +244,27 @@ class WindowAnalysis:
         usable = known & ~near_obj
         min_area = cfg.min_area * max(int(f.obj.sum()), 1)
 
-        # Temporal cues: against the background, anywhere in the search zone.
+        # Temporal cues: against the background, anywhere in the search zone. Under camera motion,
+        # regions must beat the background's local range (darker than its darkest neighbour,
+        # brighter than its brightest), which alignment errors at texture edges cannot; they then
+        # take in a narrow fringe from the plain comparison, where the faint edge of a shadow is.
         ratio, change = compare(frame, bg)
         kept = chroma_kept(change, cfg)
-        if self.still:
-            dark_ratio = bright_ratio = ratio
-            lo = hi = bg
-        else:  # tolerate alignment errors: darker than the darkest neighbour, brighter than the brightest
-            lo, hi = cv2.erode(bg, ENVELOPE), cv2.dilate(bg, ENVELOPE)
-            dark_ratio, _ = compare(frame, lo)
-            bright_ratio, _ = compare(frame, hi)
         region, source = mirror_region(obj) if cfg.reflections else (np.zeros_like(obj), None)
-        cues = [shadow_evidence(dark_ratio, kept, cfg) * cfg.shadows,
-                light_evidence(bright_ratio, kept, cfg) * cfg.lights,
-                change_evidence(frame, lo, hi, cfg) * region * cfg.reflections]
         # An object that stays put never uncovers its own effects: whatever changes around it over
         # time (ripples, passers-by, clouds) is not its doing.
-        evidence = np.maximum.reduce(cues) * (zone & usable) * self.moving
-        found = grow_regions(evidence, min_area)
+        where = (zone & usable) * self.moving
+        evidence = self._temporal_cues(frame, bg, bg, bg, ratio, ratio, kept, region) * where
+        if self.still:
+            seeds = evidence
+        else:
+            lo, hi = cv2.erode(bg, ENVELOPE), cv2.dilate(bg, ENVELOPE)
+            seeds = self._temporal_cues(frame, bg, lo, hi, compare(frame, lo)[0], compare(frame, hi)[0],
+                                        kept, region) * where
+        if self.still:
+            found = grow_regions(evidence, min_area)
+        else:
+            found = grow_fringe(grow_regions(seeds, min_area), evidence, FRINGE)
         if support is not None:
             found = keep_persistent(found, support[crop], PERSIST_LEVEL)
         confidence = kept * usable
@@ -303,6 +308,14 @@ class WindowAnalysis:
             carried = align.warp_mask(side[j], move, self.size)
             total += cv2.dilate(carried.astype(np.uint8), tolerance)
         return total / len(neighbours)
+
+    def _temporal_cues(self, frame, bg, lo, hi, dark_ratio, bright_ratio, kept, region) -> np.ndarray:
+        """The strongest of the shadow, light and reflection evidence against the background."""
+        cfg = self.config
+        cues = [shadow_evidence(dark_ratio, kept, cfg) * cfg.shadows,
+                light_evidence(bright_ratio, kept, cfg) * cfg.lights,
+                change_evidence(frame, lo, hi, cfg) * region * cfg.reflections]
+        return np.maximum.reduce(cues)
 
     def side_mask(self, i: int, background: np.ndarray, known: np.ndarray) -> np.ndarray:
         """Full-frame bool mask of the regions found in frame ``i`` by the temporal cues alone."""

@@ -18,8 +18,9 @@ import numpy as np
 
 from .shadows import masked_blur
 
-MIN_SHADING = 0.15  # deeper shadows hold too little signal to brighten; the engine must fill them
-MAX_SHADING = 4.0
+MIN_SHADING = 0.25  # deeper shadows hold too little signal to brighten; the engine must fill them
+MAX_SHADING = 2.5  # brighter "light" is more likely a wrong background than a lamp
+CHROMA = 0.15  # largest log difference between a channel's shading and the mean shading
 DARK = 8.0  # background values below this carry no usable ratio
 
 
@@ -32,6 +33,10 @@ def estimate_shading(frame: np.ndarray, background: np.ndarray, usable: np.ndarr
     ratio = (frame + 1.0) / (background + 1.0)
     weight = usable & (background.min(axis=-1) > DARK)
     shading, _ = masked_blur(ratio, weight, sigma)
+    # A shading change keeps the surface's colour: keep each channel within CHROMA of the mean, so
+    # a wrong background can never paint a colour cast.
+    mean = np.exp(np.log(np.clip(shading, MIN_SHADING, MAX_SHADING)).mean(axis=-1, keepdims=True))
+    shading = np.clip(shading, mean * np.exp(-CHROMA), mean * np.exp(CHROMA))
     return np.clip(shading, MIN_SHADING, MAX_SHADING).astype(np.float32)
 
 

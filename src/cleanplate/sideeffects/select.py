@@ -73,6 +73,15 @@ def grow_regions(evidence: np.ndarray, min_area: float, touch: np.ndarray | None
     return keep[labels]
 
 
+def grow_fringe(found: np.ndarray, evidence: np.ndarray, radius: int) -> np.ndarray:
+    """``found`` plus the pixels of ``evidence > GROW_LEVEL`` within ``radius`` pixels of it."""
+    if not found.any() or radius <= 0:
+        return found
+    near = cv2.dilate(found.astype(np.uint8), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))).astype(bool)
+    return found | (near & (evidence > GROW_LEVEL))
+
+
 def keep_persistent(found: np.ndarray, support: np.ndarray, level: float) -> np.ndarray:
     """The connected regions of ``found`` whose mean ``support`` (the share of neighbouring frames
     that found a region there, relative to the object) is at least ``level``. Bool ``(H, W)``."""
