@@ -343,7 +343,10 @@ class WindowAnalysis:
             soft = np.where(kept, soft, np.minimum(soft, np.float32(np.nextafter(np.float16(cfg.threshold), 0))))
         if cfg.relight:
             shading = estimate_shading(ev.frame, ev.shade_bg, ev.usable, SHADING_SIGMA)
-            gain = relight_gain(shading, cv2.GaussianBlur(ev.confidence, (0, 0), NOISE_SIGMA))
+            # Only where this frame shows evidence of its own: a user's AFFECTED region without any
+            # is left as it is, for the engine to fill.
+            confidence = ev.confidence * _grow(ev.found, 1)
+            gain = relight_gain(shading, cv2.GaussianBlur(confidence, (0, 0), NOISE_SIGMA))
         else:
             gain = np.ones(soft.shape + (3,), np.float32)
         y0, y1, x0, x1 = _box(soft > 0, pad=1)

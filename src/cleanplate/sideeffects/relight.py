@@ -41,8 +41,14 @@ def estimate_shading(frame: np.ndarray, background: np.ndarray, usable: np.ndarr
 
 
 def relight_gain(shading: np.ndarray, confidence: np.ndarray) -> np.ndarray:
-    """Gain ``(H, W, 3)`` float32 that undoes ``shading`` where ``confidence`` ``(H, W)`` is 1."""
-    a = np.clip(confidence, 0.0, 1.0)[..., None]
+    """Gain ``(H, W, 3)`` float32 that undoes ``shading`` where ``confidence`` ``(H, W)`` is 1.
+
+    Shading at the limits of the plausible range (a background that does not match) is trusted
+    less and less, down to not at all at the limits themselves.
+    """
+    mean = shading.mean(axis=-1)
+    plausible = np.clip(np.minimum((mean - MIN_SHADING) / 0.1, (MAX_SHADING - mean) / 0.5), 0.0, 1.0)
+    a = (np.clip(confidence, 0.0, 1.0) * plausible)[..., None]
     return (1.0 / (1.0 + a * (shading - 1.0))).astype(np.float32)
 
 
