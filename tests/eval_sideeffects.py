@@ -111,14 +111,40 @@ def evaluate(kind: str, frames: int, h: int, w: int, engine: str, **kwargs) -> d
     return row
 
 
+def grab(path: str, frames: int, h: int, w: int) -> None:
+    """One frame of each clip kind: input with the estimate (green) | relit | after the pipeline | truth."""
+    import cv2
+
+    rows = []
+    for kind, kw in [("shadow", {"noise": 2.0}), ("reflection", {}), ("light", {}), ("none", {"pan": 2})]:
+        c = make_clip(kind, frames=frames, h=h, w=w, **kw)
+        side = add_side_effects(Clip.from_arrays(c.video, c.masks))
+        relit, marked = side.read()
+        soft = np.stack(list(side.soft_masks()))
+        after = cleanplate.remove(c.video, c.masks, engine="median-known", side_effects="auto", pan=kw.get("pan", 0))
+        t = frames // 2
+        shown = c.video[t].astype(np.float32)
+        a = 0.6 * soft[t][..., None]
+        shown = (1 - a) * shown + a * np.float32([40, 255, 40])
+        edge = cv2.morphologyEx(quadmask.affected_region(marked[t]).astype(np.uint8), cv2.MORPH_GRADIENT,
+                                np.ones((3, 3), np.uint8)) > 0
+        shown[edge] = (255, 255, 0)
+        rows.append(np.concatenate([shown.astype(np.uint8), relit[t], after[t], c.clean[t]], axis=1))
+    image = np.concatenate(rows, axis=0)
+    cv2.imwrite(path, image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=40)
     parser.add_argument("--size", default="240x360", help="HxW")
     parser.add_argument("--engine", default="median-known")
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--grab", help="also write a JPEG of one frame per clip kind here")
     args = parser.parse_args()
     h, w = map(int, args.size.split("x"))
+    if args.grab:
+        grab(args.grab, args.frames, h, w)
     cases = [("shadow", {}), ("shadow", {"noise": 2.0}), ("shadow", {"pan": 2, "noise": 2.0}),
              ("shadow", {"strength": 0.7, "soften": 4.0}), ("reflection", {}), ("reflection", {"noise": 2.0}),
              ("light", {}), ("none", {}), ("none", {"pan": 2, "noise": 2.0}),

@@ -61,6 +61,26 @@ def corner_shift(h: np.ndarray, size: tuple[int, int]) -> float:
     return float(np.abs(cv2.perspectiveTransform(pts, h) - pts).max())
 
 
+def to_canvas(transforms: list[np.ndarray], size: tuple[int, int], limit: float = 2.0
+              ) -> tuple[list[np.ndarray], tuple[int, int]]:
+    """Widen the reference frame into a canvas that holds every frame of the window.
+
+    Returns the transforms shifted onto the canvas and its ``(w, h)``; the canvas is at most
+    ``limit`` times the frame's size each way (memory), centred on the reference frame.
+    """
+    w, h = size
+    pts = np.float32([[0, 0], [w, 0], [0, h], [w, h]]).reshape(-1, 1, 2)
+    corners = np.concatenate([cv2.perspectiveTransform(pts, t).reshape(-1, 2) for t in transforms])
+    spare_x, spare_y = (limit - 1) / 2 * w, (limit - 1) / 2 * h
+    x0 = int(np.floor(max(corners[:, 0].min(), -spare_x)))
+    y0 = int(np.floor(max(corners[:, 1].min(), -spare_y)))
+    x1 = int(np.ceil(min(corners[:, 0].max(), w + spare_x)))
+    y1 = int(np.ceil(min(corners[:, 1].max(), h + spare_y)))
+    x0, y0, x1, y1 = min(x0, 0), min(y0, 0), max(x1, w), max(y1, h)
+    shift = np.float64([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]])
+    return [shift @ t for t in transforms], (x1 - x0, y1 - y0)
+
+
 def is_still(transforms: list[np.ndarray], size: tuple[int, int]) -> bool:
     """Whether every transform moves the frame's corners by less than :data:`STILL_PIXELS`."""
     return all(corner_shift(h, size) < STILL_PIXELS for h in transforms)
@@ -80,11 +100,12 @@ def warp_mask(mask: np.ndarray, h: np.ndarray, size: tuple[int, int], inverse: b
     return warp(mask.astype(np.uint8), h, size, inverse, nearest=True).astype(bool)
 
 
-def coverage(h: np.ndarray, size: tuple[int, int], inverse: bool = False) -> np.ndarray:
-    """Bool ``(H, W)``: pixels of the target grid that ``warp`` fills from inside the source frame.
-
-    One pixel is taken off the edge, where bilinear resampling mixes in the black border.
+def coverage(h: np.ndarray, size: tuple[int, int], inverse: bool = False,
+             source_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Bool ``(H, W)``: pixels of the target grid (``size``) that ``warp`` fills from inside the
+    source (``source_size``, by default the same). One pixel is taken off the edge, where bilinear
+    resampling mixes in the black border.
     """
-    ones = np.ones(size[::-1], np.uint8)
+    ones = np.ones((source_size or size)[::-1], np.uint8)
     inside = warp(ones, h, size, inverse, nearest=True)
     return cv2.erode(inside, np.ones((3, 3), np.uint8)).astype(bool)

@@ -29,8 +29,8 @@ from .reflections import change_evidence, mirror_region, symmetry_evidence
 from .relight import estimate_shading, relight_gain
 from .select import (cap_region, contact_zone, grow_fringe, grow_regions, keep_persistent, object_height,
                      search_zone)
-from .shadows import (chroma_kept, compare, light_evidence, masked_blur, shadow_evidence, spatial_background,
-                      surface_spread)
+from .shadows import (chroma_kept, compare, light_evidence, luminance_ratio, masked_blur, shadow_evidence,
+                      spatial_background, surface_spread)
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +126,11 @@ class WindowAnalysis:
         self.zones = [search_zone(f.obj, f.user, self._radius(hgt), margin) for f, hgt in zip(frames, self.heights)]
         self.to_ref = self._camera_motion()
         self.still = align.is_still(self.to_ref, self.size)
+        self.canvas = self.size  # the reference frame, widened to hold every frame of the window
         if self.still:
             self.to_ref = [align.IDENTITY] * len(frames)
+        else:
+            self.to_ref, self.canvas = align.to_canvas(self.to_ref, self.size)
         self.stack, self.outside = self._aligned_stack()
         self.moving = self._object_moves()
         self.min_samples = max(3, len(frames) // 5)
@@ -156,8 +159,8 @@ class WindowAnalysis:
             return np.stack([f.image for f in self.frames]), [off] * len(self.frames)
         images, outside = [], []
         for f, h in zip(self.frames, self.to_ref):
-            images.append(align.warp(f.image, h, self.size))
-            outside.append(~align.coverage(h, self.size))
+            images.append(align.warp(f.image, h, self.canvas))
+            outside.append(~align.coverage(h, self.canvas, source_size=self.size))
         return np.stack(images), outside
 
     def _radius(self, height: int) -> float:
@@ -165,7 +168,7 @@ class WindowAnalysis:
         return max(cfg.search_min * self.scale, cfg.search_radius * height) if height else 0.0
 
     def _to_ref(self, mask: np.ndarray, i: int) -> np.ndarray:
-        return mask if self.still else align.warp_mask(mask, self.to_ref[i], self.size)
+        return mask if self.still else align.warp_mask(mask, self.to_ref[i], self.canvas)
 
     def _from_ref(self, image: np.ndarray, i: int, nearest: bool = False) -> np.ndarray:
         if self.still:
@@ -176,7 +179,7 @@ class WindowAnalysis:
         if self.still:
             return mask
         back = self._from_ref(mask.astype(np.uint8), i, nearest=True).astype(bool)
-        return back & align.coverage(self.to_ref[i], self.size, inverse=True)
+        return back & align.coverage(self.to_ref[i], self.size, inverse=True, source_size=self.canvas)
 
     def _object_centre(self, i: int) -> np.ndarray:
         """Centroid ``(x, y)`` of the object in reference coordinates (the frame centre when absent)."""
@@ -192,20 +195,29 @@ class WindowAnalysis:
         return bool(mean_area > 0 and np.logical_or.reduce(objs).sum() >= STATIC_GROWTH * mean_area)
 
     # -- 2. background ----------------------------------------------------------------------------
-    def background(self, side: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Median of the aligned frames, leaving out the object (and ``side``, per frame)."""
-        h, w = self.frames[0].obj.shape
-        median = np.zeros((h, w, 3), np.float32)
-        known = np.zeros((h, w), bool)
-        wanted = np.logical_or.reduce([self._to_ref(z, i) for i, z in enumerate(self.zones)])
+    def background(self, side: list[np.ndarray] | None = None, first: tuple[np.ndarray, np.ndarray] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Median of the aligned frames, leaving out the object (and ``side``, per frame).
+
+        Computed only where some frame looks for side effects; with ``side`` and the ``first``
+        estimate, only where a side mask changes what is left out.
+        """
+        w, h = self.canvas
+        if side is None:
+            median, known = np.zeros((h, w, 3), np.float32), np.zeros((h, w), bool)
+            wanted = np.logical_or.reduce([self._to_ref(z, i) for i, z in enumerate(self.zones)])
+        else:
+            median, known = first[0].copy(), first[1].copy()
+            side = [_grow(m, 2) for m in side]
+            wanted = np.logical_or.reduce([self._to_ref(m, i) for i, m in enumerate(side)])
         if not wanted.any():
             return median, known
-        y0, y1, x0, x1 = _box(wanted, pad=4)  # only where some frame looks for side effects
+        y0, y1, x0, x1 = _box(wanted, pad=4)
         crop = np.s_[y0:y1, x0:x1]
         excluded = []
         for i, blocked in enumerate(self.blocked):
             if side is not None:
-                blocked = blocked | _grow(side[i], 2)
+                blocked = blocked | side[i]
             excluded.append((self._to_ref(blocked, i) | self.outside[i])[crop])
         values, enough = masked_median(self.stack[:, y0:y1, x0:x1], np.stack(excluded), self.min_samples)
         median[crop] = values
@@ -259,7 +271,7 @@ class WindowAnalysis:
             seeds = evidence
         else:
             lo, hi = cv2.erode(bg, ENVELOPE), cv2.dilate(bg, ENVELOPE)
-            seeds = self._temporal_cues(frame, bg, lo, hi, compare(frame, lo)[0], compare(frame, hi)[0],
+            seeds = self._temporal_cues(frame, bg, lo, hi, luminance_ratio(frame, lo), luminance_ratio(frame, hi),
                                         kept, region) * where
         if self.still:
             found = grow_regions(evidence, min_area)
@@ -363,7 +375,7 @@ def analyse_window(frames: list[WorkFrame], lo: int, hi: int, config: SideEffect
     background, known = win.background()
     side = [win.side_mask(i, background, known) for i in range(len(frames))]
     if config.refine_background:
-        background, known = win.background(side)
+        background, known = win.background(side, first=(background, known))
     estimates = [win.estimate(i, background, known, win.support(i, side)) for i in range(lo, hi)]
     capped = sum(e.capped for e in estimates)
     if capped:

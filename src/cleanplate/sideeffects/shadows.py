@@ -35,12 +35,17 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     return (rgb[..., 0] + rgb[..., 1] + rgb[..., 2]) * np.float32(1 / 3)
 
 
+def luminance_ratio(frame: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """``L = (Y_frame + e) / (Y_background + e)`` ``(H, W)`` float32."""
+    return (luminance(frame) + EPS) / (luminance(background) + EPS)
+
+
 def compare(frame: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Luminance ratio and chromaticity change of ``frame`` against ``background`` (both float32 RGB).
 
     Returns ``(ratio, chroma_change)``, both ``(H, W)`` float32.
     """
-    ratio = (luminance(frame) + EPS) / (luminance(background) + EPS)
+    ratio = luminance_ratio(frame, background)
     deviation = np.abs(np.log((frame + EPS) / (background + EPS)) - np.log(ratio)[..., None])
     return ratio, channel_max(deviation)
 
