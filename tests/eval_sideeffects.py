@@ -131,7 +131,8 @@ def grab(path: str, frames: int, h: int, w: int) -> None:
         shown[edge] = (255, 255, 0)
         rows.append(np.concatenate([shown.astype(np.uint8), relit[t], after[t], c.clean[t]], axis=1))
     image = np.concatenate(rows, axis=0)
-    cv2.imwrite(path, image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
+    image = cv2.resize(image, None, fx=900 / image.shape[1], fy=900 / image.shape[1], interpolation=cv2.INTER_AREA)
+    cv2.imwrite(path, image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 80])
 
 
 def main() -> None:
