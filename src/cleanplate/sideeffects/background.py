@@ -18,15 +18,15 @@ def masked_median(stack: np.ndarray, excluded: np.ndarray, min_samples: int) -> 
     Returns ``(median (H, W, C) float32, known (H, W) bool)``; ``known`` marks pixels with at least
     ``min_samples`` samples (elsewhere the median is meaningless).
 
-    Excluded samples are replaced by 0 and 255 in turn, which leaves the median of the remaining
-    samples in place (exactly for an even number excluded, half a rank off for an odd number), so the
-    whole stack goes through one partial sort instead of a NaN-aware median.
+    Excluded samples are replaced by 0 in even frames and 255 in odd ones, which leaves the median of
+    the remaining samples in place when as many are replaced by each (half a rank off per sample of
+    imbalance: exclusions come in runs of consecutive frames, so the imbalance is at most one or
+    two), and the whole stack goes through one partial sort instead of a NaN-aware median.
     """
     n = stack.shape[0]
     count = n - excluded.sum(axis=0)
-    rank = np.cumsum(excluded, axis=0, dtype=np.int16)
-    filler = np.where(rank % 2 == 1, 0, 255).astype(np.uint8)
-    samples = np.where(excluded[..., None], filler[..., None], stack)
+    filler = np.where(np.arange(n) % 2 == 0, 0, 255).astype(np.uint8).reshape(n, 1, 1, 1)
+    samples = np.where(excluded[..., None], filler, stack)
     mid = n // 2
     if n % 2:
         median = np.partition(samples, mid, axis=0)[mid].astype(np.float32)

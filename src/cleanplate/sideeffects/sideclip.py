@@ -2,9 +2,10 @@
 
 :class:`SideEffectClip` is a :class:`~cleanplate.clip.Clip`: ``frames()`` and ``masks()`` each open
 a fresh stream. Analysis runs at working resolution on a second stream of the source that runs
-one window ahead, so memory holds one window of small frames, never the video; analysed windows are
+one window ahead, so memory holds one window of small frames, never the video. Analysed windows are
 kept in a small cache shared by every stream of the same clip (the engine and the compositor read
-the clip side by side), so each window is analysed once when the readers stay close together.
+the clip side by side): a window is analysed, and the source read for it, once, as long as the
+readers stay within ``cache_windows`` windows of each other.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import itertools
 import logging
 import threading
 from collections import OrderedDict
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -28,26 +29,49 @@ from .relight import apply_gain
 log = logging.getLogger(__name__)
 
 
-def plan_windows(items: Iterable, size: int, overlap: int) -> Iterator[tuple[int, list, int, int]]:
-    """Yield ``(start, window, lo, hi)``: analyse ``window`` (items ``start...``), keep ``window[lo:hi]``.
+def window_spans(total: int, size: int, overlap: int) -> list[tuple[int, int, int, int]]:
+    """``(start, stop, lo, hi)`` per window: analyse frames ``[start, stop)``, keep ``[start + lo, start + hi)``.
 
-    Consecutive windows share ``overlap`` items; each kept range starts where the last one ended, so
-    every item is kept exactly once and, away from the ends, has ``overlap // 2`` items of context on
-    both sides. Holds at most ``2 * size - overlap`` items.
+    Consecutive windows share ``overlap`` frames; each kept range starts where the last one ended, so
+    every frame is kept exactly once and, away from the ends, has ``overlap // 2`` frames of context on
+    both sides.
     """
     step = size - overlap
-    source = iter(items)
-    window = list(itertools.islice(source, size))
-    start = 0
-    while window:
-        ahead = list(itertools.islice(source, step)) if len(window) == size else []
+    spans, start = [], 0
+    while start < total:
+        stop = min(start + size, total)
+        last = stop == total
         lo = 0 if start == 0 else overlap // 2
-        hi = len(window) if not ahead else step + overlap // 2
-        yield start, window, lo, hi
-        if not ahead:
-            return
-        window = window[step:] + ahead
+        hi = stop - start if last else step + overlap // 2
+        spans.append((start, stop, lo, hi))
+        if last:
+            break
         start += step
+    return spans
+
+
+class _WindowReader:
+    """Working-resolution frames of a clip, read forward on demand, keeping what the next window shares."""
+
+    def __init__(self, frames: Iterator[WorkFrame]):
+        self.source = frames
+        self.buffer: list[WorkFrame] = []
+        self.first = 0  # clip index of buffer[0]
+
+    def take(self, start: int, stop: int) -> list[WorkFrame] | None:
+        """Frames ``[start, stop)`` (fewer at the clip's end); None if ``start`` was already dropped."""
+        if start < self.first:
+            return None
+        drop = start - self.first
+        if drop >= len(self.buffer):  # past everything held: skip what lies between
+            for _ in itertools.islice(self.source, drop - len(self.buffer)):
+                pass
+            self.buffer = []
+        else:
+            self.buffer = self.buffer[drop:]
+        self.first = start
+        self.buffer += itertools.islice(self.source, stop - start - len(self.buffer))
+        return list(self.buffer)
 
 
 class SideEffectClip(Clip):
@@ -78,15 +102,24 @@ class SideEffectClip(Clip):
         return WorkFrame(small, obj, user)
 
     def estimates(self) -> Iterator[FrameEstimate]:
-        """One :class:`FrameEstimate` per frame, in order (working resolution)."""
+        """One :class:`FrameEstimate` per frame, in order (working resolution).
+
+        The source is read only for windows no other stream has analysed yet (and kept in the cache).
+        """
         cfg = self.config
         total = len(self.source)
-        items = (self._work_frame(f, q) for f, q in self.source.pairs())
-        for start, window, lo, hi in plan_windows(items, cfg.window, cfg.overlap):
+        reader = None
+        for start, stop, lo, hi in window_spans(total, cfg.window, cfg.overlap):
             with self._lock:
                 cached = self._cache.get(start)
             if cached is None:
-                cached = analyse_window(window, lo, hi, cfg, self.scale)
+                window = reader.take(start, stop) if reader is not None else None
+                if window is None:
+                    reader = _WindowReader(self._work_frame(f, q) for f, q in self.source.pairs())
+                    window = reader.take(start, stop)
+                if not window:
+                    return
+                cached = analyse_window(window, lo, min(hi, len(window)), cfg, self.scale)
                 with self._lock:
                     self._cache[start] = cached
                     while len(self._cache) > cfg.cache_windows:
