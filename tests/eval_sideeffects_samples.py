@@ -61,9 +61,9 @@ def overlay(frame: np.ndarray, q: np.ndarray, soft: np.ndarray) -> np.ndarray:
     return out.astype(np.uint8)
 
 
-def run(name: str, out_dir: Path, width: int) -> None:
+def run(name: str, out_dir: Path, width: int, work_size: int) -> None:
     clip = sample_clip(name)
-    side = add_side_effects(clip, config=SideEffectConfig(work_size=int(os.environ.get("WORK_SIZE", 480))))
+    side = add_side_effects(clip, config=SideEffectConfig(work_size=work_size))
     n = len(clip)
     picks = {n // 6, n // 2, (5 * n) // 6}
     rows = []
@@ -83,19 +83,20 @@ def run(name: str, out_dir: Path, width: int) -> None:
     path = out_dir / f"sidefx-{name}.jpg"
     cv2.imwrite(str(path), image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 80])
     print(f"{name}: {n} frames {clip.info.width}x{clip.info.height}, {cpu / n * 1000:.0f} ms CPU/frame "
-          f"(estimation + relighting + soft masks, two passes), wrote {path} ({path.stat().st_size // 1024} KB)")
+          f"(estimation, relit frames and soft masks), wrote {path} ({path.stat().st_size // 1024} KB)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs/images")
     parser.add_argument("--clips", default="tennis,boat,bigben,ducky")
-    parser.add_argument("--width", type=int, default=1000)
+    parser.add_argument("--width", type=int, default=900, help="width of the JPEG")
+    parser.add_argument("--work-size", type=int, default=SideEffectConfig.work_size)
     args = parser.parse_args()
     if not SAMPLES.exists():
         sys.exit(f"sample clips not found at {SAMPLES} (set CLEANPLATE_SAMPLES)")
     for name in args.clips.split(","):
-        run(name, Path(args.out), args.width)
+        run(name, Path(args.out), args.width, args.work_size)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ readers stay within ``cache_windows`` windows of each other.
 from __future__ import annotations
 
 import itertools
-import logging
 import threading
 from collections import OrderedDict
 from typing import Iterator
@@ -26,7 +25,6 @@ from .config import SideEffectConfig
 from .estimate import FrameEstimate, WorkFrame, analyse_window
 from .relight import apply_gain
 
-log = logging.getLogger(__name__)
 
 
 def window_spans(total: int, size: int, overlap: int) -> list[tuple[int, int, int, int]]:
