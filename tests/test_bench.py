@@ -80,6 +80,16 @@ def test_runner_scores_match_metrics_on_the_same_clip(small_run):
     assert run["frames"] == 4 and run["seconds"] > 0 and run["peak_rss_mb"] > 0
 
 
+def test_runner_records_the_ground_truths_own_warping_error(small_run):
+    out, results = small_run
+    clip = generate_clip(2, "shadow", **TINY)
+    own = results["clips"][1]["gt_ewarp"]
+    flows = metrics.reference_flows(clip.gt)
+    assert own["ewarp"] == pytest.approx(metrics.warp_error(clip.gt, flows))
+    assert own["ewarp_hole"] == pytest.approx(metrics.warp_error(clip.gt, flows, clip.object | clip.side))
+    assert "Ground truth's own Ewarp" in (out / "report.md").read_text()
+
+
 def test_oracle_mask_lets_the_engine_touch_the_side_effect(small_run):
     _, results = small_run
     runs = {r["engine"]: r for r in results["runs"] if r["category"] == "shadow"}

@@ -6,6 +6,8 @@ import os
 import uuid
 from pathlib import Path
 
+import numpy as np
+
 # (key, header, format) of the quality columns; Ewarp is shown x1000.
 QUALITY_COLUMNS = (
     ("psnr", "PSNR", "{:.2f}"), ("psnr_hole", "PSNR hole", "{:.2f}"), ("psnr_object", "PSNR obj", "{:.2f}"),
@@ -35,6 +37,18 @@ def table(rows: dict[str, dict], columns, extra: dict[str, dict] | None = None) 
     return lines
 
 
+def gt_ewarp_line(clips: list[dict]) -> list[str]:
+    """The ground truth's own warping error over ``clips``: the floor an engine's Ewarp is read against."""
+    own = [c["gt_ewarp"] for c in clips if c.get("gt_ewarp")]
+    if not own:
+        return []
+    whole = cell(float(np.mean([o["ewarp"] for o in own])), "{:.3f}", 1000.0)
+    holes = [o["ewarp_hole"] for o in own if o["ewarp_hole"] is not None]
+    hole = cell(float(np.mean(holes)), "{:.3f}", 1000.0) if holes else "n/a"
+    return ["", f"Ground truth's own Ewarp ×10³: {whole} (hole {hole}): an engine near these figures flickers "
+                "no more than the footage itself."]
+
+
 def render(results: dict) -> str:
     m, s = results["machine"], results["settings"]
     summary = results["summary"]
@@ -50,6 +64,7 @@ def render(results: dict) -> str:
     extra = {label: {"vfid": results["sets"].get(label, {}).get("vfid")} for label in s["engines"]}
     lines += ["## All clips", ""]
     lines += table(summary["overall"], QUALITY_COLUMNS + (("vfid", "VFID", "{:.3f}"),), extra)
+    lines += gt_ewarp_line(results["clips"])
     lines += ["", "## Speed and memory", "",
               "Seconds through `cleanplate.remove` (arrays in and out: no decoding or encoding). Memory is "
               "this process's resident set sampled during the call: `peak RSS` is the whole process, "
@@ -60,6 +75,7 @@ def render(results: dict) -> str:
         n = sum(1 for c in results["clips"] if c["category"] == category)
         lines += ["", f"## {category} ({n} clip{'s' if n != 1 else ''})", ""]
         lines += table(rows, QUALITY_COLUMNS)
+        lines += gt_ewarp_line([c for c in results["clips"] if c["category"] == category])
     failed = [r for r in results["runs"] if r.get("error")]
     if failed:
         lines += ["", "## Failures", ""] + [f"- `{r['engine']}` on {r['clip']}: {r['error']}" for r in failed]

@@ -23,7 +23,7 @@ from ..progress import ProgressFn, report
 from .specs import EngineSpec
 from .loaders import ClipSource, PairedClip
 from .measure import PeakRSS, Timer, machine
-from .metrics import METRIC_KEYS, evaluate_clip, evaluate_unpaired, reference_flows
+from .metrics import METRIC_KEYS, evaluate_clip, evaluate_unpaired, reference_flows, warp_error
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +126,10 @@ def run_benchmark(sources: list[ClipSource], engines: list[EngineSpec], out_dir:
         clips.append({"name": clip.name, "category": clip.category, "frames": t, "size": [w, h],
                       "has_gt": clip.gt is not None, "meta": clip.meta})
         flows = reference_flows(clip.gt) if clip.gt is not None else None
+        if flows is not None:  # the footage's own temporal error: what an engine's Ewarp is judged against
+            hole = clip.object if clip.side is None else clip.object | clip.side
+            clips[-1]["gt_ewarp"] = {"ewarp": warp_error(clip.gt, flows),
+                                     "ewarp_hole": warp_error(clip.gt, flows, hole)}
         at = showcase_frame(clip)
         shown = {}
         gt_features = i3d(clip.gt) if i3d is not None and clip.gt is not None else None
