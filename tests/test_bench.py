@@ -273,3 +273,14 @@ def test_runner_computes_vfid_over_the_set_of_clips(tmp_path, monkeypatch):
     expected = vfid.frechet_distance(np.stack([c.input.reshape(-1, 3).mean(0) for c in clips]),
                                      np.stack([c.gt.reshape(-1, 3).mean(0) for c in clips]))
     assert results["sets"]["input"]["vfid"] == pytest.approx(expected)
+
+
+def test_speed_sweep_runs_the_unrequested_reference_only_at_the_shortest_length(tmp_path, monkeypatch):
+    from cleanplate.bench import speed
+
+    monkeypatch.setitem(speed.RESOLUTIONS, "tiny", (64, 48))
+    results = speed.run_speed(parse_engine_specs("input"), tmp_path, ["tiny"], [2.0, 4.0], plots=False)
+    telea = [r for r in results["runs"] if r["engine"] == "telea"]
+    inputs = sorted((r for r in results["runs"] if r["engine"] == "input"), key=lambda r: r["frames"])
+    assert [r["frames"] for r in telea] == [inputs[0]["frames"]]
+    assert inputs[1]["ratio_to_telea"] == pytest.approx(inputs[1]["fps"] / telea[0]["fps"])
