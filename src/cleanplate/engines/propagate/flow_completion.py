@@ -26,7 +26,6 @@ _MIN_POINTS = 16
 _RANSAC_PX = 1.0  # inlier threshold of the homography fit, working px
 _RESIDUAL_BAND = 16  # working px around the hole whose flow is not trusted for the residual
 _RESIDUAL_NOISE = 0.25  # working px: residuals well below this are DIS's error and are damped
-_LAYER_PX = 1.5  # working px: trusted pixels this close to a further layer's flow feed its residual
 _MAX_LAYERS = 3  # homographies fitted to the background's flow (planes at different depths)
 _NODE = 8  # grid step (working px) of the nodes where the local affine residual is solved
 _RING = 24  # working px: width of the ring of trusted flow the local fits read, beyond the band
@@ -142,13 +141,13 @@ def complete_flow(flow: np.ndarray, region: np.ndarray, H: np.ndarray, trusted: 
     sub_region = region[ys, xs]
     sub_flow, sub_trusted = flow[ys, xs], trusted[ys, xs]
     models = [homography_flow(L, sub_region.shape, (ys.start, xs.start)) for L in (layers or [H])]
-    choice = choose_layers(sub_flow, models, sub_trusted, sub_region, fill_smooth)
+    choice, owner = choose_layers(sub_flow, models, sub_trusted, sub_region)
     completed = np.zeros_like(sub_flow)
     for k, model in enumerate(models):
         mine = sub_region & (choice == k)
         if not mine.any():
             continue
-        source = sub_trusted if k == 0 else sub_trusted & (((sub_flow - model) ** 2).sum(-1) <= _LAYER_PX ** 2)
+        source = sub_trusted & (owner == k)  # the residual of a layer is read on its own pixels only
         residual = _RESIDUAL_FILL(sub_flow - model, source, mine)
         # Soft-threshold it: what stays below the flow's own error is DIS's bias, not parallax.
         if _RESIDUAL_NOISE > 0:
