@@ -28,9 +28,9 @@ _RESIDUAL_BAND = 16  # working px around the hole whose flow is not trusted for 
 _RESIDUAL_NOISE = 0.25  # working px: residuals well below this are DIS's error and are damped
 _MAX_LAYERS = 3  # homographies fitted to the background's flow (planes at different depths)
 _NODE = 8  # grid step (working px) of the nodes where the local affine residual is solved
-_RING = 24  # working px: width of the ring of trusted flow the local fits read, beyond the band
+_RING = 16  # working px: width of the ring of trusted flow the local fits read, beyond the band
 _RIDGE = 0.1  # pulls each local fit towards a constant, in units of its nearest point's weight
-_ROBUST_ITERATIONS = 2  # Cauchy reweighting passes of the local fits
+_ROBUST_ITERATIONS = 1  # Cauchy reweighting passes of the local fits
 _PRIOR_PX = 1.0  # working px: residuals from the homography beyond this start down-weighted
 _ROBUST_PX = 0.5  # working px: scale of the Cauchy weights
 
@@ -148,12 +148,12 @@ def complete_flow(flow: np.ndarray, region: np.ndarray, H: np.ndarray, trusted: 
         if not mine.any():
             continue
         source = sub_trusted & (owner == k)  # the residual of a layer is read on its own pixels only
-        residual = _RESIDUAL_FILL(sub_flow - model, source, mine)
+        residual = _RESIDUAL_FILL(sub_flow - model, source, mine)[mine]
         # Soft-threshold it: what stays below the flow's own error is DIS's bias, not parallax.
         if _RESIDUAL_NOISE > 0:
             energy = (residual * residual).sum(axis=-1, keepdims=True)
             residual *= energy / (energy + _RESIDUAL_NOISE ** 2)
-        completed[mine] = (model + residual)[mine]
+        completed[mine] = model[mine] + residual
     out = flow.copy()
     out[ys, xs] = np.where(sub_region[..., None], completed, sub_flow)
     return out

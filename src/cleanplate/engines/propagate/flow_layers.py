@@ -21,7 +21,7 @@ _MIN_POINTS = 16
 _INLIER_PX = 0.5  # a point within this of a layer's homography (working px) belongs to it
 _MIN_SHARE = 0.1  # a further layer must explain at least this share of the points
 _REFINE_ROUNDS = 3  # assignment / refit rounds after sequential RANSAC
-_LABEL_MEDIAN = 5  # px: median filter over the layer labels
+_LABEL_MEDIAN = 3  # median filter over the layer labels (on the step-2 grid: 6 px)
 _LABEL_PX = 1.5  # a trusted pixel farther than this from every layer's flow votes for none
 
 
@@ -103,8 +103,8 @@ def _nearest_along_rows(label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return nearest, np.where(found, np.arange(w)[None, :] - last, np.inf)
 
 
-def choose_layers(flow: np.ndarray, models: list[np.ndarray], valid: np.ndarray, region: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def choose_layers(flow: np.ndarray, models: list[np.ndarray], valid: np.ndarray, region: np.ndarray,
+                  step: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """``(choice, owner)``, ``(h, w) int`` each: the layer each pixel of ``region`` takes, and the
     layer that explains each pixel's ``flow`` best (``models[k]``: layer ``k``'s flow ``(h, w, 2)``).
 
@@ -117,6 +117,12 @@ def choose_layers(flow: np.ndarray, models: list[np.ndarray], valid: np.ndarray,
     if len(models) == 1:
         zero = np.zeros(region.shape, np.int64)
         return zero, zero
+    h, w = region.shape
+    if step > 1:  # labels are coarse: work on every step-th pixel, then repeat them
+        choice, owner = choose_layers(flow[::step, ::step], [m[::step, ::step] for m in models],
+                                      valid[::step, ::step], region[::step, ::step], step=1)
+        grow = lambda a: np.repeat(np.repeat(a, step, axis=0), step, axis=1)[:h, :w]
+        return grow(choice), grow(owner)
     errors = np.stack([((flow - m) ** 2).sum(-1) for m in models])
     owner = errors.argmin(0)
     label = np.where(valid & (errors.min(0) <= _LABEL_PX ** 2), owner, -1)
