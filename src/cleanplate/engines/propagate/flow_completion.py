@@ -3,14 +3,18 @@
 Inside the hole the flow follows the object, not the background behind it. Following the
 flow-completion step of flow-guided video inpainting (Gao et al., "Flow-edge Guided Video
 Completion", ECCV 2020; Zhou et al., "ProPainter", ICCV 2023) but without a learned network, the
-background motion is modelled as
+background motion at a hole pixel ``p`` is modelled as
 
-    f(p) = H(p) - p + r(p)
+    f(p) = H_k(p) - p + r_k(p)
 
-where ``H`` is a homography fitted with RANSAC to the flow outside the hole (the camera's motion
-for a distant or planar background) and ``r`` the residual (parallax, local motion), known outside
-the hole and carried into it by push-pull interpolation (Gortler et al., "The Lumigraph",
-SIGGRAPH 1996, sec. 3.4): a pyramid of weighted averages, filled coarse to fine.
+where ``H_k`` is the motion of the planar layer ``k`` that ``p`` is taken to lie on
+(:mod:`.flow_layers`: a homography fitted with RANSAC to the flow outside the hole, the camera's
+motion for a distant or planar background, and up to two more layers at other depths) and
+``r_k`` that layer's residual (parallax it does not model), known outside the hole and carried
+into it by moving-least-squares affine fits (:func:`local_affine_fill`). An affine residual is
+exact for a plane seen by a trucking or zooming camera, where the push-pull interpolation
+(Gortler et al., "The Lumigraph", SIGGRAPH 1996, sec. 3.4; :func:`fill_smooth`) used before
+flattens it towards its mean.
 """
 
 from __future__ import annotations
@@ -148,7 +152,7 @@ def complete_flow(flow: np.ndarray, region: np.ndarray, H: np.ndarray, trusted: 
         if not mine.any():
             continue
         source = sub_trusted & (owner == k)  # the residual of a layer is read on its own pixels only
-        residual = _RESIDUAL_FILL(sub_flow - model, source, mine)[mine]
+        residual = local_affine_fill(sub_flow - model, source, mine)[mine]
         # Soft-threshold it: what stays below the flow's own error is DIS's bias, not parallax.
         if _RESIDUAL_NOISE > 0:
             energy = (residual * residual).sum(axis=-1, keepdims=True)
@@ -231,5 +235,3 @@ def local_affine_fill(values: np.ndarray, valid: np.ndarray, region: np.ndarray)
     out[region] = dense[region]
     return out
 
-
-_RESIDUAL_FILL = local_affine_fill

@@ -1,14 +1,15 @@
-"""Background motion as a few planes: one homography per layer, chosen per hole pixel.
+"""Background motion as a few planes: one motion model per layer, chosen per hole pixel.
 
 A scene seen by a moving camera is often a few planes at different depths (a far backdrop, the
-ground, a wall, a near post). Each plane's flow is exactly a homography, but the planes move
-differently (parallax), so one frame-wide homography plus a smooth residual shears the farther
-layer inside a hole that spans two of them. Here the flow outside the hole is explained by up to
-``max_layers`` homographies found by sequential RANSAC (Vincent and Laganiere, "Detecting planar
-homographies in an image pair", ISPA 2001; the multi-model fitting of Zuliani et al., "The
-MultiRANSAC algorithm", ICIP 2005). Each trusted pixel is labelled with the layer that explains it;
-each hole pixel takes the layer its surroundings vote for (push-pull interpolation of the labels,
-so the nearest labelled pixels count most) and that layer's homography flow.
+ground, a wall, a near post). Each plane's flow is a homography (affine under a trucking or
+zooming camera), but the planes move differently (parallax), so one frame-wide homography plus a
+smooth residual shears the farther layer inside a hole that spans two of them. Here the flow
+outside the hole is explained by up to ``max_layers`` models: the frame-wide homography, then
+affine layers found by sequential RANSAC on the points no earlier layer explains (Vincent and
+Laganiere, "Detecting planar homographies in an image pair", ISPA 2001; Zuliani et al., "The
+MultiRANSAC algorithm", ICIP 2005), then refined by reassigning points and refitting
+(:func:`_refine`). Each trusted pixel is labelled with the layer that explains it; each hole pixel
+takes the layer of the nearest labelled pixels along its row and column (:func:`choose_layers`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ _INLIER_PX = 0.5  # a point within this of a layer's homography (working px) bel
 _MIN_SHARE = 0.1  # a further layer must explain at least this share of the points
 _REFINE_ROUNDS = 3  # assignment / refit rounds after sequential RANSAC
 _LABEL_MEDIAN = 3  # median filter over the layer labels (on the step-2 grid: 6 px)
-_LABEL_PX = 1.5  # a trusted pixel farther than this from every layer's flow votes for none
+_LABEL_PX = 1.5  # working px: a trusted pixel farther than this from every layer's flow votes for none
 
 
 def _grid_points(flow: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -48,10 +49,12 @@ def _fit(src: np.ndarray, dst: np.ndarray):
 
 
 def fit_layers(flow: np.ndarray, valid: np.ndarray, first: np.ndarray, max_layers: int) -> list[np.ndarray]:
-    """Homographies ``[first, H2, ...]`` explaining ``flow`` (``p + flow(p) ~ H(p)``) over ``valid``.
+    """3x3 motions ``[H1, H2, ...]`` explaining ``flow`` (``p + flow(p) ~ H(p)``) over ``valid``.
 
-    ``first`` is the frame-wide fit (the dominant layer); each further layer is fitted by RANSAC
-    to the points no earlier layer explains, while at least ``_MIN_SHARE`` of the points remain.
+    ``first`` is the frame-wide homography (the dominant layer); each further layer is an affine
+    map fitted by RANSAC to the points no earlier layer explains within ``_INLIER_PX``, while at
+    least ``_MIN_SHARE`` of the points (and ``_MIN_POINTS``) remain. With more than one layer, all
+    are refined to affine maps of their own points (:func:`_refine`); with one, ``[first]``.
     """
     layers = [first]
     src, dst = _grid_points(flow, valid)
