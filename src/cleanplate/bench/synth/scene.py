@@ -22,6 +22,7 @@ import numpy as np
 CAMERA_HEIGHT = 1.0
 FAR_DEPTH = 40.0  # distance of the far photo layer
 GROUND_FADE = (9.0, 14.0)  # the ground fades into the far layer between these distances
+GROUND_SUBROWS = 4  # samples down each ground pixel (anisotropic filtering of the foreshortened plane)
 
 #: Colour photos for the far layer and object textures (all shipped in the scikit-image wheel).
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field", "retina")
@@ -53,6 +54,38 @@ def tinted(name: str, tint: np.ndarray, contrast: float = 1.0) -> np.ndarray:
     grey = load_image(name)[..., :1]
     grey = np.clip((grey - grey.mean()) * contrast + grey.mean(), 0, 1)
     return np.ascontiguousarray(grey * tint[None, None, :].astype(np.float32) * 1.6).clip(0, 1)
+
+
+def mip_pyramid(texture: np.ndarray, levels: int = 7) -> list[np.ndarray]:
+    """The texture and its Gaussian-prefiltered halvings (level ``L`` is ``2**L`` times smaller)."""
+    pyramid = [texture]
+    while len(pyramid) < levels and min(pyramid[-1].shape[:2]) >= 16:
+        pyramid.append(cv2.pyrDown(pyramid[-1]))
+    return pyramid
+
+
+def sample_prefiltered(pyramid: list[np.ndarray], map_x: np.ndarray, map_y: np.ndarray, footprint,
+                       border: int) -> np.ndarray:
+    """Sample a texture at ``(map_x, map_y)`` (level-0 texel coordinates) without aliasing.
+
+    Trilinear mip-mapping (Williams 1983): ``footprint`` (texels covered by one output pixel,
+    broadcastable to the map) picks the level of detail ``log2(footprint)``; the two pyramid levels
+    that bracket it are sampled bilinearly and blended. A camera integrates light over each pixel,
+    so texture that a plain point sample would alias into moiré (which then shimmers as the camera
+    moves) is averaged instead, as in real footage.
+    """
+    lod = np.clip(np.log2(np.maximum(np.asarray(footprint, np.float32), 1.0)), 0, len(pyramid) - 1)
+    lod = np.broadcast_to(lod, map_x.shape)
+    out = np.zeros(map_x.shape + (pyramid[0].shape[2],), np.float32)
+    for level in range(int(np.floor(lod.min())), int(np.ceil(lod.max())) + 1):
+        weight = np.clip(1.0 - np.abs(lod - level), 0.0, 1.0)
+        if not weight.any():
+            continue
+        scale = 2.0 ** -level  # texel centres: x_L = (x + 0.5) / 2^L - 0.5
+        mx = ((map_x + 0.5) * scale - 0.5).astype(np.float32)
+        my = ((map_y + 0.5) * scale - 0.5).astype(np.float32)
+        out += weight[..., None] * cv2.remap(pyramid[level], mx, my, cv2.INTER_LINEAR, borderMode=border)
+    return out
 
 
 @dataclass(frozen=True)
@@ -117,6 +150,14 @@ class Backdrop:
     ground_scale: float
     occluder: tuple[float, float, float, np.ndarray] | None = None
 
+    def pyramids(self, layer: str) -> list[np.ndarray]:
+        """Mip pyramid of ``layer`` ("far", "ground" or "occluder"), built once per backdrop."""
+        cache = self.__dict__.setdefault("_pyramids", {})
+        if layer not in cache:
+            texture = self.occluder[3] if layer == "occluder" else getattr(self, layer)
+            cache[layer] = mip_pyramid(texture)
+        return cache[layer]
+
     def render(self, view: View) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(rgb (H, W, 3) float32, ground_weight (H, W) float32)`` for one view, without the occluder.
 
@@ -132,8 +173,8 @@ class Backdrop:
         fv = (ys - view.horizon) * (FAR_DEPTH / f)
         map_x = np.broadcast_to(fu * self.far_scale + self.far_offset[0], (h, w))
         map_y = np.broadcast_to(fv * self.far_scale + self.far_offset[1], (h, w))
-        rgb = cv2.remap(self.far, map_x.astype(np.float32), map_y.astype(np.float32),
-                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        rgb = sample_prefiltered(self.pyramids("far"), map_x, map_y, self.far_scale * FAR_DEPTH / f,
+                                 cv2.BORDER_REFLECT_101)
         # Ground plane: row y sees distance Z; column x sees lateral X = (x - cx) Z / f + cam.x.
         z = view.ground_depth(ys)  # (h, 1)
         near, far = GROUND_FADE
@@ -141,11 +182,17 @@ class Backdrop:
         rows = np.nonzero(weight[:, 0] > 0)[0]
         ground_weight = np.broadcast_to(weight, (h, w))
         if rows.size:
-            zr = z[rows]
-            gx = ((xs - view.cx) * zr / f + view.cam.x) * self.ground_scale
-            gy = np.broadcast_to(zr * self.ground_scale, gx.shape)
-            ground = cv2.remap(self.ground, gx.astype(np.float32), gy.astype(np.float32),
-                               cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+            # The ground is foreshortened: one pixel covers Z/f texels across a row but Z^2/(f h) down
+            # the rows. Average GROUND_SUBROWS samples down each pixel, each mip-mapped for the
+            # footprint left to it, so the texture is neither aliased nor blurred sideways.
+            ground = np.zeros((rows.size, w, 3), np.float32)
+            for k in range(GROUND_SUBROWS):
+                zr = view.ground_depth(rows[:, None] + (k + 0.5) / GROUND_SUBROWS - 0.5)
+                gx = ((xs - view.cx) * zr / f + view.cam.x) * self.ground_scale
+                gy = np.broadcast_to(zr * self.ground_scale, gx.shape)
+                footprint = np.maximum(zr / f, zr * zr / (f * CAMERA_HEIGHT * GROUND_SUBROWS)) * self.ground_scale
+                ground += sample_prefiltered(self.pyramids("ground"), gx, gy, footprint, cv2.BORDER_WRAP)
+            ground /= GROUND_SUBROWS
             a = weight[rows][..., None]
             rgb[rows] = a * ground + (1 - a) * rgb[rows]
         return rgb, ground_weight
@@ -163,9 +210,8 @@ class Backdrop:
         scale = texture.shape[1] / max(x1 - x0, 1.0)
         cols = ((np.arange(a, b, dtype=np.float32) - x0) * scale)[None, :]
         rows = (np.arange(view.height, dtype=np.float32) * scale)[:, None]
-        patch = cv2.remap(texture, np.broadcast_to(cols, (view.height, b - a)).astype(np.float32),
-                          np.broadcast_to(rows, (view.height, b - a)).astype(np.float32),
-                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+        patch = sample_prefiltered(self.pyramids("occluder"), np.broadcast_to(cols, (view.height, b - a)),
+                                   np.broadcast_to(rows, (view.height, b - a)), scale, cv2.BORDER_WRAP)
         shade = 0.75 + 0.25 * np.cos(np.linspace(-1.2, 1.2, b - a, dtype=np.float32))[None, :, None]
         rgb[:, a:b] = patch * shade
 
