@@ -179,3 +179,48 @@ def test_config_check_names_the_option():
     with pytest.raises(InputError, match="dark_strong"):
         SideEffectConfig(dark_weak=0.3, dark_strong=0.2).check()
     SideEffectConfig().check()
+
+
+def test_shared_decode_gives_the_same_stream_and_reads_the_source_once():
+    """Holding a window of full-resolution frames for the analysis changes nothing in the output,
+    and the source is decoded once instead of twice."""
+    import numpy as np
+
+    from cleanplate.clip import Clip
+    from cleanplate.sideeffects import SideEffectConfig, add_side_effects, sideclip
+
+    rng = np.random.default_rng(0)
+    t, h, w = 30, 48, 64
+    frames = np.full((t, h, w, 3), 150, np.uint8) + rng.integers(0, 20, (t, h, w, 3), dtype=np.uint8)
+    masks = np.full((t, h, w), 255, np.uint8)
+    for i in range(t):
+        x = 4 + i
+        masks[i, 10:26, x:x + 8] = 0
+        frames[i, 10:26, x:x + 8] = 30
+        frames[i, 26:32, x + 8:x + 24] //= 2  # its shadow
+    opened = []
+
+    def counted(clip):
+        pairs = clip.pairs
+
+        def wrapped():
+            opened.append(1)
+            return pairs()
+        clip.pairs = wrapped
+        return clip
+
+    cfg = SideEffectConfig(window=12, overlap=4)
+    shared = list(add_side_effects(counted(Clip.from_arrays(frames, masks, fps=25)), config=cfg).pairs())
+    assert len(opened) == 1
+    old = sideclip.SHARED_DECODE_BYTES
+    sideclip.SHARED_DECODE_BYTES = 0
+    try:
+        opened.clear()
+        separate = list(add_side_effects(counted(Clip.from_arrays(frames, masks, fps=25)), config=cfg).pairs())
+    finally:
+        sideclip.SHARED_DECODE_BYTES = old
+    assert len(opened) == 2
+    assert len(shared) == len(separate) == t
+    assert sum(int((q == 127).sum()) for _, q in shared) > 0
+    for (fa, qa), (fb, qb) in zip(shared, separate):
+        assert np.array_equal(fa, fb) and np.array_equal(qa, qb)
