@@ -224,3 +224,21 @@ def test_shared_decode_gives_the_same_stream_and_reads_the_source_once():
     assert sum(int((q == 127).sum()) for _, q in shared) > 0
     for (fa, qa), (fb, qb) in zip(shared, separate):
         assert np.array_equal(fa, fb) and np.array_equal(qa, qb)
+
+
+def test_drop_mixed_keeps_a_shadow_and_drops_interleaved_texture():
+    """Misaligned texture darkens and brightens side by side; a shadow only darkens."""
+    import numpy as np
+
+    from cleanplate.sideeffects.select import drop_mixed
+
+    dark = np.zeros((20, 40), bool)
+    bright = np.zeros((20, 40), bool)
+    dark[5:15, 2:12] = True  # a shadow: a solid dark patch
+    dark[5:15, 22:38:2] = True  # stripes: dark and bright columns alternate
+    bright[5:15, 23:38:2] = True
+    found = dark | bright
+    kept = drop_mixed(found, dark, bright, reach=2, level=0.3)
+    assert kept[5:15, 2:12].all()
+    assert not kept[:, 20:].any()
+    assert not kept[~found].any()

@@ -25,7 +25,7 @@ import numpy as np
 from .config import SideEffectConfig
 from .reflections import change_evidence, mirror_region, symmetry_evidence
 from .relight import estimate_shading, relight_gain
-from .select import cap_region, contact_zone, grow_fringe, grow_regions, keep_persistent, search_zone
+from .select import cap_region, drop_mixed, contact_zone, grow_fringe, grow_regions, keep_persistent, search_zone
 from .shadows import (chroma_kept, compare, light_evidence, luminance_ratio, masked_blur, shadow_evidence,
                       spatial_background, surface_spread)
 from .window import OBJECT_MARGIN, AlignedWindow, WorkFrame, box_of, disk, grow
@@ -37,6 +37,8 @@ SHADING_SIGMA = 1.0  # smoothing of the per-pixel shading ratio (working pixels)
 SPREAD_MARGIN = 2.0  # a spatial shadow must darken the ground this many times its texture's spread
 ENVELOPE = np.ones((3, 3), np.uint8)  # under camera motion, compare with the range of the background nearby
 FRINGE = 3  # working pixels of plain-comparison evidence added around regions found under camera motion
+MIX_REACH = 2  # working pixels: darkening this close to brightening (and the reverse) is mixed ...
+MIXED_MAX = 0.3  # ... and a region with more than this share of it is misaligned texture
 PERSIST_FRAMES = 2  # a region must be found again in the frames this close ...
 PERSIST_LEVEL = 0.5  # ... in this share of them, at the same place relative to the object
 
@@ -143,6 +145,9 @@ class WindowAnalysis(AlignedWindow):
             found = grow_regions(evidence, min_area)
         else:
             found = grow_fringe(grow_regions(seeds, min_area), evidence, FRINGE)
+        # In the mirror image a reflection may darken and brighten side by side: it is exempt.
+        found = drop_mixed(found, (shadow_evidence(ratio, kept, cfg) > 0) & ~region,
+                           (light_evidence(ratio, kept, cfg) > 0) & ~region, MIX_REACH, MIXED_MAX)
         if support is not None:
             found = keep_persistent(found, support[crop], PERSIST_LEVEL)
         confidence = kept * usable
