@@ -242,3 +242,22 @@ def test_drop_mixed_keeps_a_shadow_and_drops_interleaved_texture():
     assert kept[5:15, 2:12].all()
     assert not kept[:, 20:].any()
     assert not kept[~found].any()
+
+
+def test_no_light_evidence_on_a_black_background():
+    """A bright speck that slides over a black sky is not a lamp: ratios of near-black are noise."""
+    import numpy as np
+
+    from cleanplate.clip import Clip
+    from cleanplate.sideeffects import add_side_effects
+
+    t, h, w = 20, 48, 64
+    frames = np.full((t, h, w, 3), 4, np.uint8)
+    masks = np.full((t, h, w), 255, np.uint8)
+    for i in range(t):
+        x = 4 + 2 * i
+        masks[i, 20:36, x:x + 8] = 0
+        frames[i, 20:36, x:x + 8] = 200
+        frames[i, 10:14, x + 10:x + 14] = 60  # a glint that moves with the object, over black
+    marked = [q for _, q in add_side_effects(Clip.from_arrays(frames, masks, fps=25)).pairs()]
+    assert sum(int((q == 127).sum()) for q in marked) == 0

@@ -26,7 +26,7 @@ from .config import SideEffectConfig
 from .reflections import change_evidence, mirror_region, symmetry_evidence
 from .relight import estimate_shading, relight_gain
 from .select import cap_region, drop_mixed, contact_zone, grow_fringe, grow_regions, keep_persistent, search_zone
-from .shadows import (chroma_kept, compare, light_evidence, luminance_ratio, masked_blur, shadow_evidence,
+from .shadows import (chroma_kept, compare, luminance, ramp, light_evidence, luminance_ratio, masked_blur, shadow_evidence,
                       spatial_background, surface_spread)
 from .window import OBJECT_MARGIN, AlignedWindow, WorkFrame, box_of, disk, grow
 
@@ -39,6 +39,7 @@ ENVELOPE = np.ones((3, 3), np.uint8)  # under camera motion, compare with the ra
 FRINGE = 3  # working pixels of plain-comparison evidence added around regions found under camera motion
 MIX_REACH = 2  # working pixels: darkening this close to brightening (and the reverse) is mixed ...
 MIXED_MAX = 0.3  # ... and a region with more than this share of it is misaligned texture
+DARK_LO, DARK_HI = 8.0, 16.0  # light on a background darker than this (0-255) is a ratio of noise: no evidence
 PERSIST_FRAMES = 2  # a region must be found again in the frames this close ...
 PERSIST_LEVEL = 0.5  # ... in this share of them, at the same place relative to the object
 
@@ -194,7 +195,7 @@ class WindowAnalysis(AlignedWindow):
         """The strongest of the shadow, light and reflection evidence against the background."""
         cfg = self.config
         cues = [shadow_evidence(dark_ratio, kept, cfg) * cfg.shadows,
-                light_evidence(bright_ratio, kept, cfg) * cfg.lights,
+                light_evidence(bright_ratio, kept, cfg) * ramp(luminance(hi), DARK_LO, DARK_HI) * cfg.lights,
                 change_evidence(frame, lo, hi, cfg) * region * cfg.reflections]
         return np.maximum.reduce(cues)
 
