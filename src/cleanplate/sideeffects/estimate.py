@@ -243,7 +243,12 @@ def analyse_window(frames: list[WorkFrame], lo: int, hi: int, config: SideEffect
     """Estimates for ``frames[lo:hi]``, using the whole window as temporal context."""
     win = WindowAnalysis(frames, config, scale)
     background, known = win.background(win.zones)
-    side = [win.side_mask(i, background, known) for i in range(len(frames))]
+    # The first guess is needed in every frame to refine the background, else only in the frames
+    # that confirm the kept ones.
+    wanted = range(len(frames)) if config.refine_background else range(
+        max(0, lo - PERSIST_FRAMES), min(len(frames), hi + PERSIST_FRAMES))
+    empty = np.zeros(frames[0].obj.shape, bool)
+    side = [win.side_mask(i, background, known) if i in wanted else empty for i in range(len(frames))]
     if config.refine_background:
         background, known = win.background(win.zones, side, first=(background, known))
     estimates = [win.estimate(i, background, known, win.support(i, side)) for i in range(lo, hi)]
