@@ -261,3 +261,29 @@ def test_no_light_evidence_on_a_black_background():
         frames[i, 10:14, x + 10:x + 14] = 60  # a glint that moves with the object, over black
     marked = [q for _, q in add_side_effects(Clip.from_arrays(frames, masks, fps=25)).pairs()]
     assert sum(int((q == 127).sum()) for q in marked) == 0
+
+
+def test_mapped_side_effect_clip_pairs_match_its_separate_streams():
+    """``map_masks`` on the side-effect clip keeps ``pairs()`` one stream, with the same values as
+    its frames() and masks() streams."""
+    import numpy as np
+
+    from cleanplate import quadmask
+    from cleanplate.clip import Clip
+    from cleanplate.sideeffects import add_side_effects
+
+    t, h, w = 16, 40, 56
+    frames = np.full((t, h, w, 3), 160, np.uint8)
+    masks = np.full((t, h, w), 255, np.uint8)
+    for i in range(t):
+        x = 2 + 2 * i
+        masks[i, 8:24, x:x + 8] = 0
+        frames[i, 8:24, x:x + 8] = 40
+        frames[i, 24:30, x + 6:x + 20] = 80  # its shadow
+    side = add_side_effects(Clip.from_arrays(frames, masks, fps=25))
+    mapped = side.map_masks(lambda q: quadmask.dilate_quadmask(q, 2)).map_masks(lambda q: q // 2)
+    pairs = list(mapped.pairs())
+    assert len(pairs) == t
+    assert sum(int((q == 127 // 2).sum()) for _, q in pairs) > 0
+    for (f, q), f2, q2 in zip(pairs, mapped.frames(), mapped.masks()):
+        assert np.array_equal(f, f2) and np.array_equal(q, q2)

@@ -233,7 +233,29 @@ class SideEffectClip(Clip):
             marked = self.mark(q, est)
             yield self.relight(frame, marked, est), marked
 
+    def map_masks(self, fn) -> Clip:
+        """The same clip with ``fn`` applied to every marked quadmask; its ``pairs()`` stays one stream
+        (the source decoded once, each frame marked once)."""
+        return _MappedSideEffectClip(self, fn)
+
     def soft_masks(self) -> Iterator[np.ndarray]:
         """The soft side-effect estimate ``(H, W) float32`` in [0, 1] per frame (0 on the object)."""
         for q, est in zip(self.source.masks(), self.estimates()):
             yield self._side_region(q, est)[0]
+
+
+class _MappedSideEffectClip(Clip):
+    """A :class:`SideEffectClip` with a function applied to its marked quadmasks (see ``map_masks``)."""
+
+    def __init__(self, side: SideEffectClip, fn):
+        super().__init__(side.info, side.frames, lambda: (fn(m) for m in side.masks()))
+        self.side = side
+        self.fn = fn
+
+    def pairs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for frame, q in self.side.pairs():
+            yield frame, self.fn(q)
+
+    def map_masks(self, fn) -> Clip:
+        inner = self.fn
+        return _MappedSideEffectClip(self.side, lambda q: fn(inner(q)))
