@@ -179,3 +179,111 @@ def test_config_check_names_the_option():
     with pytest.raises(InputError, match="dark_strong"):
         SideEffectConfig(dark_weak=0.3, dark_strong=0.2).check()
     SideEffectConfig().check()
+
+
+def test_shared_decode_gives_the_same_stream_and_reads_the_source_once():
+    """Holding a window of full-resolution frames for the analysis changes nothing in the output,
+    and the source is decoded once instead of twice."""
+    import numpy as np
+
+    from cleanplate.clip import Clip
+    from cleanplate.sideeffects import SideEffectConfig, add_side_effects, sideclip
+
+    rng = np.random.default_rng(0)
+    t, h, w = 30, 48, 64
+    frames = np.full((t, h, w, 3), 150, np.uint8) + rng.integers(0, 20, (t, h, w, 3), dtype=np.uint8)
+    masks = np.full((t, h, w), 255, np.uint8)
+    for i in range(t):
+        x = 4 + i
+        masks[i, 10:26, x:x + 8] = 0
+        frames[i, 10:26, x:x + 8] = 30
+        frames[i, 26:32, x + 8:x + 24] //= 2  # its shadow
+    opened = []
+
+    def counted(clip):
+        pairs = clip.pairs
+
+        def wrapped():
+            opened.append(1)
+            return pairs()
+        clip.pairs = wrapped
+        return clip
+
+    cfg = SideEffectConfig(window=12, overlap=4)
+    shared = list(add_side_effects(counted(Clip.from_arrays(frames, masks, fps=25)), config=cfg).pairs())
+    assert len(opened) == 1
+    old = sideclip.SHARED_DECODE_BYTES
+    sideclip.SHARED_DECODE_BYTES = 0
+    try:
+        opened.clear()
+        separate = list(add_side_effects(counted(Clip.from_arrays(frames, masks, fps=25)), config=cfg).pairs())
+    finally:
+        sideclip.SHARED_DECODE_BYTES = old
+    assert len(opened) == 2
+    assert len(shared) == len(separate) == t
+    assert sum(int((q == 127).sum()) for _, q in shared) > 0
+    for (fa, qa), (fb, qb) in zip(shared, separate):
+        assert np.array_equal(fa, fb) and np.array_equal(qa, qb)
+
+
+def test_drop_mixed_keeps_a_shadow_and_drops_interleaved_texture():
+    """Misaligned texture darkens and brightens side by side; a shadow only darkens."""
+    import numpy as np
+
+    from cleanplate.sideeffects.select import drop_mixed
+
+    dark = np.zeros((20, 40), bool)
+    bright = np.zeros((20, 40), bool)
+    dark[5:15, 2:12] = True  # a shadow: a solid dark patch
+    dark[5:15, 22:38:2] = True  # stripes: dark and bright columns alternate
+    bright[5:15, 23:38:2] = True
+    found = dark | bright
+    kept = drop_mixed(found, dark, bright, reach=2, level=0.3)
+    assert kept[5:15, 2:12].all()
+    assert not kept[:, 20:].any()
+    assert not kept[~found].any()
+
+
+def test_no_light_evidence_on_a_black_background():
+    """A bright speck that slides over a black sky is not a lamp: ratios of near-black are noise."""
+    import numpy as np
+
+    from cleanplate.clip import Clip
+    from cleanplate.sideeffects import add_side_effects
+
+    t, h, w = 20, 48, 64
+    frames = np.full((t, h, w, 3), 4, np.uint8)
+    masks = np.full((t, h, w), 255, np.uint8)
+    for i in range(t):
+        x = 4 + 2 * i
+        masks[i, 20:36, x:x + 8] = 0
+        frames[i, 20:36, x:x + 8] = 200
+        frames[i, 10:14, x + 10:x + 14] = 60  # a glint that moves with the object, over black
+    marked = [q for _, q in add_side_effects(Clip.from_arrays(frames, masks, fps=25)).pairs()]
+    assert sum(int((q == 127).sum()) for q in marked) == 0
+
+
+def test_mapped_side_effect_clip_pairs_match_its_separate_streams():
+    """``map_masks`` on the side-effect clip keeps ``pairs()`` one stream, with the same values as
+    its frames() and masks() streams."""
+    import numpy as np
+
+    from cleanplate import quadmask
+    from cleanplate.clip import Clip
+    from cleanplate.sideeffects import add_side_effects
+
+    t, h, w = 16, 40, 56
+    frames = np.full((t, h, w, 3), 160, np.uint8)
+    masks = np.full((t, h, w), 255, np.uint8)
+    for i in range(t):
+        x = 2 + 2 * i
+        masks[i, 8:24, x:x + 8] = 0
+        frames[i, 8:24, x:x + 8] = 40
+        frames[i, 24:30, x + 6:x + 20] = 80  # its shadow
+    side = add_side_effects(Clip.from_arrays(frames, masks, fps=25))
+    mapped = side.map_masks(lambda q: quadmask.dilate_quadmask(q, 2)).map_masks(lambda q: q // 2)
+    pairs = list(mapped.pairs())
+    assert len(pairs) == t
+    assert sum(int((q == 127 // 2).sum()) for _, q in pairs) > 0
+    for (f, q), f2, q2 in zip(pairs, mapped.frames(), mapped.masks()):
+        assert np.array_equal(f, f2) and np.array_equal(q, q2)

@@ -40,10 +40,10 @@ class SideEffectConfig:
     max_fraction: float = 0.35  # an estimate over this fraction of the frame is capped (and logged)
 
     # -- cost -----------------------------------------------------------------------------------
-    work_size: int = 480  # estimate at this longest side (the video is never upscaled)
+    work_size: int = 240  # estimate at this longest side (the video is never upscaled); shadows are smooth
     window: int = 40  # frames a background is estimated from; memory grows with it (low resolution)
     overlap: int = 12  # frames shared by consecutive windows, so every frame has context on both sides
-    refine_background: bool = True  # re-estimate the background without the first side-effect guess (~1.3x cost)
+    refine_background: bool = False  # re-estimate the background without the first side-effect guess (~1.3x cost)
     cache_windows: int = 3  # analysed windows kept for the other readers of the same clip
 
     def check(self) -> None:

@@ -25,8 +25,8 @@ import numpy as np
 from .config import SideEffectConfig
 from .reflections import change_evidence, mirror_region, symmetry_evidence
 from .relight import estimate_shading, relight_gain
-from .select import cap_region, contact_zone, grow_fringe, grow_regions, keep_persistent, search_zone
-from .shadows import (chroma_kept, compare, light_evidence, luminance_ratio, masked_blur, shadow_evidence,
+from .select import cap_region, drop_mixed, contact_zone, grow_fringe, grow_regions, keep_persistent, search_zone
+from .shadows import (chroma_kept, compare, luminance, ramp, light_evidence, luminance_ratio, masked_blur, shadow_evidence,
                       spatial_background, surface_spread)
 from .window import OBJECT_MARGIN, AlignedWindow, WorkFrame, box_of, disk, grow
 
@@ -37,6 +37,9 @@ SHADING_SIGMA = 1.0  # smoothing of the per-pixel shading ratio (working pixels)
 SPREAD_MARGIN = 2.0  # a spatial shadow must darken the ground this many times its texture's spread
 ENVELOPE = np.ones((3, 3), np.uint8)  # under camera motion, compare with the range of the background nearby
 FRINGE = 3  # working pixels of plain-comparison evidence added around regions found under camera motion
+MIX_REACH = 2  # working pixels: darkening this close to brightening (and the reverse) is mixed ...
+MIXED_MAX = 0.3  # ... and a region with more than this share of it is misaligned texture
+DARK_LO, DARK_HI = 8.0, 16.0  # light on a background darker than this (0-255) is a ratio of noise: no evidence
 PERSIST_FRAMES = 2  # a region must be found again in the frames this close ...
 PERSIST_LEVEL = 0.5  # ... in this share of them, at the same place relative to the object
 
@@ -143,6 +146,9 @@ class WindowAnalysis(AlignedWindow):
             found = grow_regions(evidence, min_area)
         else:
             found = grow_fringe(grow_regions(seeds, min_area), evidence, FRINGE)
+        # In the mirror image a reflection may darken and brighten side by side: it is exempt.
+        found = drop_mixed(found, (shadow_evidence(ratio, kept, cfg) > 0) & ~region,
+                           (light_evidence(ratio, kept, cfg) > 0) & ~region, MIX_REACH, MIXED_MAX)
         if support is not None:
             found = keep_persistent(found, support[crop], PERSIST_LEVEL)
         confidence = kept * usable
@@ -189,7 +195,7 @@ class WindowAnalysis(AlignedWindow):
         """The strongest of the shadow, light and reflection evidence against the background."""
         cfg = self.config
         cues = [shadow_evidence(dark_ratio, kept, cfg) * cfg.shadows,
-                light_evidence(bright_ratio, kept, cfg) * cfg.lights,
+                light_evidence(bright_ratio, kept, cfg) * ramp(luminance(hi), DARK_LO, DARK_HI) * cfg.lights,
                 change_evidence(frame, lo, hi, cfg) * region * cfg.reflections]
         return np.maximum.reduce(cues)
 
@@ -237,7 +243,12 @@ def analyse_window(frames: list[WorkFrame], lo: int, hi: int, config: SideEffect
     """Estimates for ``frames[lo:hi]``, using the whole window as temporal context."""
     win = WindowAnalysis(frames, config, scale)
     background, known = win.background(win.zones)
-    side = [win.side_mask(i, background, known) for i in range(len(frames))]
+    # The first guess is needed in every frame to refine the background, else only in the frames
+    # that confirm the kept ones.
+    wanted = range(len(frames)) if config.refine_background else range(
+        max(0, lo - PERSIST_FRAMES), min(len(frames), hi + PERSIST_FRAMES))
+    empty = np.zeros(frames[0].obj.shape, bool)
+    side = [win.side_mask(i, background, known) if i in wanted else empty for i in range(len(frames))]
     if config.refine_background:
         background, known = win.background(win.zones, side, first=(background, known))
     estimates = [win.estimate(i, background, known, win.support(i, side)) for i in range(lo, hi)]

@@ -82,6 +82,28 @@ def grow_fringe(found: np.ndarray, evidence: np.ndarray, radius: int) -> np.ndar
     return found | (near & (evidence > GROW_LEVEL))
 
 
+def drop_mixed(found: np.ndarray, dark: np.ndarray, bright: np.ndarray, reach: int, level: float) -> np.ndarray:
+    """The connected regions of ``found`` in which at most ``level`` of the pixels are darker than the
+    background within ``reach`` pixels of brighter ones, or the reverse. Bool ``(H, W)``.
+
+    A shadow darkens, a lamp brightens, each over a whole patch; texture that is misaligned with its
+    background (parallax, a plane the camera motion does not fit) is darker on one side of every
+    edge and brighter on the other, finely interleaved.
+    """
+    count, labels = cv2.connectedComponents(found.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return found
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    near_dark = cv2.dilate(dark.astype(np.uint8), kernel).astype(bool)
+    near_bright = cv2.dilate(bright.astype(np.uint8), kernel).astype(bool)
+    mixed = (dark & near_bright) | (bright & near_dark)
+    area = np.bincount(labels.ravel(), minlength=count)
+    share = np.bincount(labels.ravel(), weights=mixed.ravel().astype(np.float64), minlength=count) / np.maximum(area, 1)
+    keep = share <= level
+    keep[0] = False
+    return keep[labels]
+
+
 def keep_persistent(found: np.ndarray, support: np.ndarray, level: float) -> np.ndarray:
     """The connected regions of ``found`` whose mean ``support`` (the share of neighbouring frames
     that found a region there, relative to the object) is at least ``level``. Bool ``(H, W)``."""

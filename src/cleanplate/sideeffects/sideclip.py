@@ -25,6 +25,7 @@ from .config import SideEffectConfig
 from .estimate import FrameEstimate, WorkFrame, analyse_window
 from .relight import apply_gain
 
+SHARED_DECODE_BYTES = 256 << 20  # hold a window of full-resolution frames (and masks) up to this size
 
 
 def window_spans(total: int, size: int, overlap: int) -> list[tuple[int, int, int, int]]:
@@ -104,17 +105,52 @@ class SideEffectClip(Clip):
 
         The source is read only for windows no other stream has analysed yet (and kept in the cache).
         """
+        for _, est in self._estimated(None):
+            yield est
+
+    def _estimated(self, pairs: Iterator[tuple[np.ndarray, np.ndarray]] | None
+                   ) -> Iterator[tuple[tuple[np.ndarray, np.ndarray] | None, FrameEstimate]]:
+        """``((frame, quadmask), estimate)`` per frame, reading ``pairs`` (the source's full-resolution
+        stream, or None for estimates alone) once.
+
+        A window not yet analysed needs its frames ahead of the one being yielded: when a window of
+        full-resolution frames fits in ``SHARED_DECODE_BYTES``, they are held from ``pairs`` and
+        shrunk for the analysis, so the source is decoded once for both; otherwise (4K) a second
+        reader of the source runs one window ahead at working resolution.
+        """
         cfg = self.config
         total = len(self.source)
+        w, h = self.source.info.size
+        share = pairs is not None and cfg.window * w * h * 4 <= SHARED_DECODE_BYTES
+        held: list[tuple[tuple[np.ndarray, np.ndarray], WorkFrame | None]] = []
+        first = 0  # clip index of held[0]
         reader = None
+        ended = False
+
+        def hold(upto: int, work: bool) -> None:
+            nonlocal ended
+            while first + len(held) < upto and not ended:
+                pair = next(pairs, None)
+                if pair is None:
+                    ended = True
+                    break
+                held.append((pair, self._work_frame(*pair) if work else None))
+
         for start, stop, lo, hi in window_spans(total, cfg.window, cfg.overlap):
             with self._lock:
                 cached = self._cache.get(start)
             if cached is None:
-                window = reader.take(start, stop) if reader is not None else None
-                if window is None:
-                    reader = _WindowReader(self._work_frame(f, q) for f, q in self.source.pairs())
-                    window = reader.take(start, stop)
+                if share:
+                    hold(stop, work=True)
+                    # frames held from an earlier, cached window carry no working copy yet
+                    held[:] = [(p, wf if wf is not None or i + first < start else self._work_frame(*p))
+                               for i, (p, wf) in enumerate(held)]
+                    window = [wf for i, (_, wf) in enumerate(held) if start <= first + i < stop]
+                else:
+                    window = reader.take(start, stop) if reader is not None else None
+                    if window is None:
+                        reader = _WindowReader(self._work_frame(f, q) for f, q in self.source.pairs())
+                        window = reader.take(start, stop)
                 if not window:
                     return
                 cached = analyse_window(window, lo, min(hi, len(window)), cfg, self.scale)
@@ -123,7 +159,21 @@ class SideEffectClip(Clip):
                     while len(self._cache) > cfg.cache_windows:
                         self._cache.popitem(last=False)
                 report(self.progress, "side-effects", min(start + hi, total), total)
-            yield from cached
+            for k, est in enumerate(cached):
+                index = start + lo + k
+                if pairs is None:
+                    yield None, est
+                    continue
+                hold(index + 1, work=False)
+                if index - first >= len(held):
+                    return
+                pair = held[index - first][0]
+                drop = index + 1 - first  # keep nothing before this frame ...
+                if share:  # ... except what the next window shares
+                    drop = min(drop, max(0, start + cfg.window - cfg.overlap - first))
+                del held[:drop]
+                first += drop
+                yield pair, est
 
     # -- full resolution --------------------------------------------------------------------------
     def _upsample(self, crop: np.ndarray, box: tuple[int, int, int, int], shape: tuple[int, int]):
@@ -174,16 +224,38 @@ class SideEffectClip(Clip):
             yield self.mark(q, est)
 
     def _relit_frames(self) -> Iterator[np.ndarray]:
-        for (frame, q), est in zip(self.source.pairs(), self.estimates()):
-            yield self.relight(frame, self.mark(q, est), est)
+        for frame, _ in self.pairs():
+            yield frame
 
     def pairs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Relit frames and marked quadmasks from one shared analysis stream."""
-        for (frame, q), est in zip(self.source.pairs(), self.estimates()):
+        """Relit frames and marked quadmasks, the source decoded once for them and the analysis."""
+        for (frame, q), est in self._estimated(self.source.pairs()):
             marked = self.mark(q, est)
             yield self.relight(frame, marked, est), marked
+
+    def map_masks(self, fn) -> Clip:
+        """The same clip with ``fn`` applied to every marked quadmask; its ``pairs()`` stays one stream
+        (the source decoded once, each frame marked once)."""
+        return _MappedSideEffectClip(self, fn)
 
     def soft_masks(self) -> Iterator[np.ndarray]:
         """The soft side-effect estimate ``(H, W) float32`` in [0, 1] per frame (0 on the object)."""
         for q, est in zip(self.source.masks(), self.estimates()):
             yield self._side_region(q, est)[0]
+
+
+class _MappedSideEffectClip(Clip):
+    """A :class:`SideEffectClip` with a function applied to its marked quadmasks (see ``map_masks``)."""
+
+    def __init__(self, side: SideEffectClip, fn):
+        super().__init__(side.info, side.frames, lambda: (fn(m) for m in side.masks()))
+        self.side = side
+        self.fn = fn
+
+    def pairs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for frame, q in self.side.pairs():
+            yield frame, self.fn(q)
+
+    def map_masks(self, fn) -> Clip:
+        inner = self.fn
+        return _MappedSideEffectClip(self.side, lambda q: fn(inner(q)))
