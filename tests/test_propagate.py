@@ -225,11 +225,20 @@ def test_affected_pixels_come_from_frames_where_they_are_keep():
     assert err.mean() < 2.0  # the shadow is gone, not inpainted around
 
 
-def test_affected_pixels_never_keep_anywhere_stay_as_they_are():
+def test_affected_pixels_never_keep_anywhere_stay_as_they_are_when_asked():
     video, masks, _ = _static_object_clip(frames=10)
     quads = np.where(masks, quadmask.AFFECTED, quadmask.KEEP).astype(np.uint8)
-    out = cleanplate.remove(video, quads, engine="propagate", dilate=0, feather=0, **SMALL)
+    out = cleanplate.remove(video, quads, engine="propagate", dilate=0, feather=0, affected_unseen="keep", **SMALL)
     assert np.array_equal(out, video)  # no texture invented in a spot never seen unaffected
+
+
+def test_affected_pixels_never_keep_anywhere_are_filled_like_the_object_by_default():
+    video, masks, _ = _static_object_clip(frames=10)
+    quads = np.where(masks, quadmask.AFFECTED, quadmask.KEEP).astype(np.uint8)
+    as_affected = cleanplate.remove(video, quads, engine="propagate", dilate=0, feather=0, **SMALL)
+    as_object = cleanplate.remove(video, masks, engine="propagate", dilate=0, feather=0, **SMALL)
+    assert not np.array_equal(as_affected[masks], video[masks])  # corrected, not returned as given
+    assert np.array_equal(as_affected, as_object)
 
 
 def test_reports_fill_progress_per_frame():

@@ -33,6 +33,9 @@ class PropagateConfig:
     # "shiftmap" copies texture but takes seconds for a person-sized spot (once per new spot).
     spatial: str = "telea"
     spatial_radius: int = 5  # neighbourhood of the spatial inpainting, in pixels
+    # AFFECTED pixels (shadow, reflection) that no frame shows unaffected: "fill" inpaints them like
+    # the object; "keep" returns them as given (e.g. already relit by side-effect removal).
+    affected_unseen: str = "fill"
 
     def __post_init__(self) -> None:
         subject = "engine 'propagate'"
@@ -40,6 +43,8 @@ class PropagateConfig:
             raise InputError(subject, f"working_size must be >= 16, got {self.working_size}", "use e.g. 432")
         if self.flow_preset not in FLOW_PRESETS:
             raise InputError(subject, f"unknown flow_preset {self.flow_preset!r}", f"use one of {', '.join(FLOW_PRESETS)}")
+        if self.affected_unseen not in ("fill", "keep"):
+            raise InputError(subject, f"unknown affected_unseen {self.affected_unseen!r}", "use fill or keep")
         if self.spatial not in SPATIAL_METHODS:
             raise InputError(subject, f"unknown spatial {self.spatial!r}", f"use one of {', '.join(SPATIAL_METHODS)}")
         if min(self.overlap, self.lookahead, self.flow_margin, self.far_references, self.source_margin) < 0:

@@ -86,15 +86,18 @@ def solve_window(states: Sequence[FrameState], flows: Sequence[PairFlow], first:
         # 4. Match the colour at the boundary (exposure, white balance of the source frames).
         if config.colour_correction and len(rings[i]) and hit.any():
             colours[hit] = correct_colours(images[i], pixels[i][hit], colours[hit], rings[i], ring_colours, ring_hit)
-        # 5. AFFECTED pixels never seen as KEEP stay as they are; object pixels never seen wait for step 6.
+        # 5. Pixels never seen unmasked wait for step 6; with affected_unseen="keep", AFFECTED ones
+        #    stay as they are instead.
         missing = np.flatnonzero(~hit)
-        is_object = quadmask.object_region(states[i].quad).ravel()[pixels[i][missing]]
-        keep = missing[~is_object]
-        colours[keep] = images[i].reshape(-1, 3)[pixels[i][keep]]
-        hit[keep] = True
-        fills[i], found[i], unseen[i] = colours, hit, missing[is_object]
+        invent = np.ones(len(missing), bool)
+        if config.affected_unseen == "keep":
+            invent = quadmask.object_region(states[i].quad).ravel()[pixels[i][missing]]
+            keep = missing[~invent]
+            colours[keep] = images[i].reshape(-1, 3)[pixels[i][keep]]
+            hit[keep] = True
+        fills[i], found[i], unseen[i] = colours, hit, missing[invent]
 
-    # 6. Never-seen object pixels: inpaint one reference frame, carry its fill along the flow.
+    # 6. Never-seen pixels: inpaint one reference frame, carry its fill along the flow.
     def compose(i: int) -> np.ndarray:
         out = images[i].copy()
         out.reshape(-1, 3)[pixels[i][found[i]]] = _to_uint8(fills[i][found[i]])
