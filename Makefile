@@ -16,7 +16,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 
 # Everything, torch pinned through constraints.txt.
 $(VENV)/.dev: pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[diffusion,dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[diffusion,cluster,dev]'
 	touch $@ $(VENV)/.core
 
 demo: $(VENV)/.core

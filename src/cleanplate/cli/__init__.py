@@ -16,7 +16,7 @@ import click
 
 from ..errors import CleanplateError
 
-_COMMAND_MODULES = ("remove", "demo", "synth", "bench", "train")
+_COMMAND_MODULES = ("remove", "demo", "synth", "bench", "train", "batch")
 
 
 class _EchoHandler(logging.Handler):

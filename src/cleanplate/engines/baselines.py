@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Iterator
 
 import cv2
@@ -66,7 +67,8 @@ class MedianEngine(Engine):
             frames = np.stack([f for f, _ in window]).astype(np.float32)
             holes = np.stack([quadmask.hole(m) for _, m in window])
             samples = np.where(holes[..., None], np.nan, frames)
-            with np.errstate(all="ignore"):
+            with warnings.catch_warnings():  # pixels hidden in every frame give an all-NaN slice
+                warnings.simplefilter("ignore", RuntimeWarning)
                 median = np.nanmedian(samples, axis=0)
             never = np.isnan(median[..., 0])
             median = np.nan_to_num(median).round().astype(np.uint8)

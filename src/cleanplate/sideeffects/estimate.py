@@ -1,0 +1,249 @@
+"""Estimate the side effects in one window of frames, at working resolution.
+
+For a window of frames (object masks given), in numbered steps:
+
+1. camera motion onto the window's middle frame, and a temporal background: the median of the
+   aligned frames outside the object (:mod:`.window`);
+2. per frame, evidence of a shadow or light (:mod:`.shadows`) and of a reflection
+   (:mod:`.reflections`) against that background, near the object only; where time gives no evidence
+   (the object hardly moves, or the point is never seen unaffected) the spatial cues stand in: the
+   lit surroundings and mirror symmetry;
+3. regions grown from clear evidence and confirmed by the neighbouring frames (:mod:`.select`);
+   with ``refine_background`` the background is estimated again without them;
+4. a soft mask (``>= threshold`` is AFFECTED; capped to ``max_fraction`` of the frame) and a relighting
+   gain (:mod:`.relight`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import cv2
+import numpy as np
+
+from .config import SideEffectConfig
+from .reflections import change_evidence, mirror_region, symmetry_evidence
+from .relight import estimate_shading, relight_gain
+from .select import cap_region, contact_zone, grow_fringe, grow_regions, keep_persistent, search_zone
+from .shadows import (chroma_kept, compare, light_evidence, luminance_ratio, masked_blur, shadow_evidence,
+                      spatial_background, surface_spread)
+from .window import OBJECT_MARGIN, AlignedWindow, WorkFrame, box_of, disk, grow
+
+log = logging.getLogger(__name__)
+
+NOISE_SIGMA = 1.0  # pre-blur of frames and background before comparing them (working pixels)
+SHADING_SIGMA = 1.0  # smoothing of the per-pixel shading ratio (working pixels)
+SPREAD_MARGIN = 2.0  # a spatial shadow must darken the ground this many times its texture's spread
+ENVELOPE = np.ones((3, 3), np.uint8)  # under camera motion, compare with the range of the background nearby
+FRINGE = 3  # working pixels of plain-comparison evidence added around regions found under camera motion
+PERSIST_FRAMES = 2  # a region must be found again in the frames this close ...
+PERSIST_LEVEL = 0.5  # ... in this share of them, at the same place relative to the object
+
+__all__ = ["FrameEstimate", "WorkFrame", "analyse_window"]
+
+
+@dataclasses.dataclass
+class FrameEstimate:
+    """Side effects found in one frame, at working resolution, cropped to where anything was found."""
+
+    box: tuple[int, int, int, int] | None  # (y0, y1, x0, x1) of the crop; None when nothing was found
+    soft: np.ndarray | None  # (y1-y0, x1-x0) float16 in [0, 1]: the soft side-effect mask
+    gain: np.ndarray | None  # (y1-y0, x1-x0, 3) float16: relighting gain, 1 where nothing is relit
+    capped: bool = False  # the estimate was cut down to max_fraction of the frame
+
+    @classmethod
+    def empty(cls) -> "FrameEstimate":
+        return cls(None, None, None)
+
+
+@dataclasses.dataclass
+class Evidence:
+    """What one frame shows, inside ``box`` (a crop around the search zone) at working resolution."""
+
+    box: tuple[int, int, int, int]  # (y0, y1, x0, x1)
+    frame: np.ndarray  # (h, w, 3) float32: the frame as it is
+    obj: np.ndarray  # (h, w) bool
+    user: np.ndarray  # (h, w) bool
+    evidence: np.ndarray  # (h, w) float32 in [0, 1]: the strongest cue
+    found: np.ndarray  # (h, w) bool: regions grown from clear evidence
+    confidence: np.ndarray  # (h, w) float32: how surely a change there is a change of shading
+    shade_bg: np.ndarray  # (h, w, 3) float32: the unaffected surface the shading is measured against
+    usable: np.ndarray  # (h, w) bool: where that surface is known
+
+
+def _blur(image: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(image.astype(np.float32), (0, 0), NOISE_SIGMA)
+
+
+class WindowAnalysis(AlignedWindow):
+    """The background of one window and the evidence of every frame in it."""
+
+    def __init__(self, frames: list[WorkFrame], config: SideEffectConfig, scale: float):
+        super().__init__(frames)
+        self.config = config
+        self.scale = scale
+        margin = config.search_min * scale
+        self.zones = [search_zone(f.obj, f.user, self._radius(hgt), margin) for f, hgt in zip(frames, self.heights)]
+
+    def _radius(self, height: int) -> float:
+        cfg = self.config
+        return max(cfg.search_min * self.scale, cfg.search_radius * height) if height else 0.0
+
+    # -- 3. evidence ------------------------------------------------------------------------------
+    def evidence(self, i: int, background: np.ndarray, known_ref: np.ndarray, spatial: bool,
+                 support: np.ndarray | None = None) -> Evidence | None:
+        """Evidence of side effects in frame ``i``, inside the box around its search zone (None: no zone).
+
+        With ``support`` (see :meth:`support`), regions the neighbouring frames do not confirm are dropped.
+        """
+        cfg = self.config
+        f = self.frames[i]
+        height, zone = self.heights[i], self.zones[i]
+        if not zone.any():
+            return None
+        hidden = self.mask_from_ref(self.in_view & ~known_ref, i)
+        if spatial and cfg.spatial and height:
+            contact = contact_zone(f.obj, cfg.contact_reach * height) & zone
+            spatial = bool(((hidden | (not self.moving)) & contact).any())
+        else:
+            spatial = False
+        sigma = max(2.0, 0.25 * height)
+        box = box_of(zone, pad=int(3 * NOISE_SIGMA + 2 + (2 * sigma if spatial else 0)))
+        crop = np.s_[box[0]:box[1], box[2]:box[3]]
+        obj, user, zone, hidden = f.obj[crop], f.user[crop], zone[crop], hidden[crop]
+        raw = f.image[crop].astype(np.float32)
+        frame = _blur(raw)
+        raw_bg = self.from_ref(background, i)[crop]
+        known = self.mask_from_ref(known_ref, i)[crop]
+        bg = masked_blur(raw_bg, known, NOISE_SIGMA)[0]
+        near_obj = grow(obj, OBJECT_MARGIN)
+        zone &= ~near_obj
+        usable = known & ~near_obj
+        min_area = cfg.min_area * max(int(f.obj.sum()), 1)
+
+        # Temporal cues: against the background, anywhere in the search zone. Under camera motion,
+        # regions must beat the background's local range (darker than its darkest neighbour,
+        # brighter than its brightest), which alignment errors at texture edges cannot; they then
+        # take in a narrow fringe from the plain comparison, where the faint edge of a shadow is.
+        ratio, change = compare(frame, bg)
+        kept = chroma_kept(change, cfg)
+        region, source = mirror_region(obj) if cfg.reflections else (np.zeros_like(obj), None)
+        # An object that stays put never uncovers its own effects: whatever changes around it over
+        # time (ripples, passers-by, clouds) is not its doing.
+        where = (zone & usable) * self.moving
+        evidence = self._temporal_cues(frame, bg, bg, bg, ratio, ratio, kept, region) * where
+        if self.still:
+            seeds = evidence
+        else:
+            lo, hi = cv2.erode(bg, ENVELOPE), cv2.dilate(bg, ENVELOPE)
+            seeds = self._temporal_cues(frame, bg, lo, hi, luminance_ratio(frame, lo), luminance_ratio(frame, hi),
+                                        kept, region) * where
+        if self.still:
+            found = grow_regions(evidence, min_area)
+        else:
+            found = grow_fringe(grow_regions(seeds, min_area), evidence, FRINGE)
+        if support is not None:
+            found = keep_persistent(found, support[crop], PERSIST_LEVEL)
+        confidence = kept * usable
+        shade_bg = raw_bg
+
+        # Spatial cues: only next to the object's base (contact shadows) and in its mirror image,
+        # where time shows nothing: the object stays put, or the point is never seen unaffected.
+        if spatial:
+            need = (hidden | (not self.moving)) & zone & ~user & (
+                contact_zone(obj, cfg.contact_reach * height) | region)
+            sbg, sknown = spatial_background(frame, ~near_obj & ~user, sigma, cfg)
+            need &= sknown
+            if need.any():
+                sratio, schange = compare(frame, sbg)
+                skept = chroma_kept(schange, cfg)
+                spread = surface_spread(frame, sbg, sknown & zone & ~need)
+                flat = spread * SPREAD_MARGIN < cfg.dark_strong  # else the ground's own texture would fool it
+                scues = [shadow_evidence(sratio, skept, cfg) * (cfg.shadows and flat)]
+                if source is not None:
+                    scues.append(symmetry_evidence(frame, obj, region, source, cfg))
+                sevidence = np.maximum.reduce(scues) * need
+                sfound = grow_regions(sevidence, min_area, touch=near_obj)
+                evidence = np.where(need, sevidence, evidence)
+                found = np.where(need, sfound, found)
+                confidence = np.where(need, skept * sfound, confidence)
+                shade_bg = np.where(need[..., None], sbg, raw_bg)
+                usable = usable | need
+        return Evidence(box, raw, obj, user, evidence, found, confidence, shade_bg, usable)
+
+    def support(self, i: int, side: list[np.ndarray]) -> np.ndarray:
+        """Share ``(H, W)`` float32 of the neighbouring frames whose side-effect mask, carried into
+        frame ``i`` by the camera motion and the object's own motion, covers each pixel."""
+        h, w = self.frames[i].obj.shape
+        neighbours = [j for j in range(i - PERSIST_FRAMES, i + PERSIST_FRAMES + 1) if j != i and 0 <= j < len(side)]
+        if not neighbours:
+            return np.ones((h, w), np.float32)
+        tolerance = disk(max(1, int(0.1 * self.heights[i])))
+        total = np.zeros((h, w), np.float32)
+        for j in neighbours:
+            total += cv2.dilate(self.carry(side[j], j, i).astype(np.uint8), tolerance)
+        return total / len(neighbours)
+
+    def _temporal_cues(self, frame, bg, lo, hi, dark_ratio, bright_ratio, kept, region) -> np.ndarray:
+        """The strongest of the shadow, light and reflection evidence against the background."""
+        cfg = self.config
+        cues = [shadow_evidence(dark_ratio, kept, cfg) * cfg.shadows,
+                light_evidence(bright_ratio, kept, cfg) * cfg.lights,
+                change_evidence(frame, lo, hi, cfg) * region * cfg.reflections]
+        return np.maximum.reduce(cues)
+
+    def side_mask(self, i: int, background: np.ndarray, known: np.ndarray) -> np.ndarray:
+        """Full-frame bool mask of the regions found in frame ``i`` by the temporal cues alone."""
+        out = np.zeros(self.frames[i].obj.shape, bool)
+        ev = self.evidence(i, background, known, spatial=False)
+        if ev is not None:
+            y0, y1, x0, x1 = ev.box
+            out[y0:y1, x0:x1] = ev.found
+        return out
+
+    # -- 4-5. regions, soft mask, relighting --------------------------------------------------------
+    def estimate(self, i: int, background: np.ndarray, known: np.ndarray, support: np.ndarray | None) -> FrameEstimate:
+        cfg = self.config
+        ev = self.evidence(i, background, known, spatial=True, support=support)
+        if ev is None:
+            return FrameEstimate.empty()
+        soft = np.where(ev.found, ev.evidence, 0.0).astype(np.float32)
+        soft = cv2.morphologyEx(soft, cv2.MORPH_CLOSE, disk(2)) * ~ev.obj
+        soft = np.maximum(soft, ev.user.astype(np.float32)).astype(np.float16).astype(np.float32)  # as stored
+        if not soft.any():
+            return FrameEstimate.empty()
+        h, w = self.frames[i].obj.shape
+        kept, capped = cap_region(soft, (soft >= cfg.threshold) & ~ev.obj, ev.obj, int(cfg.max_fraction * h * w))
+        if capped:
+            soft = np.where(kept, soft, np.minimum(soft, np.float32(np.nextafter(np.float16(cfg.threshold), 0))))
+        if cfg.relight:
+            shading = estimate_shading(ev.frame, ev.shade_bg, ev.usable, SHADING_SIGMA)
+            # Only where this frame shows evidence of its own: a user's AFFECTED region without any
+            # is left as it is, for the engine to fill.
+            confidence = ev.confidence * grow(ev.found, 1)
+            gain = relight_gain(shading, cv2.GaussianBlur(confidence, (0, 0), NOISE_SIGMA))
+        else:
+            gain = np.ones(soft.shape + (3,), np.float32)
+        y0, y1, x0, x1 = box_of(soft > 0, pad=1)
+        Y0, _, X0, _ = ev.box
+        box = (Y0 + y0, Y0 + y1, X0 + x0, X0 + x1)
+        return FrameEstimate(box, soft[y0:y1, x0:x1].astype(np.float16),
+                             gain[y0:y1, x0:x1].astype(np.float16), capped)
+
+
+def analyse_window(frames: list[WorkFrame], lo: int, hi: int, config: SideEffectConfig,
+                   scale: float) -> list[FrameEstimate]:
+    """Estimates for ``frames[lo:hi]``, using the whole window as temporal context."""
+    win = WindowAnalysis(frames, config, scale)
+    background, known = win.background(win.zones)
+    side = [win.side_mask(i, background, known) for i in range(len(frames))]
+    if config.refine_background:
+        background, known = win.background(win.zones, side, first=(background, known))
+    estimates = [win.estimate(i, background, known, win.support(i, side)) for i in range(lo, hi)]
+    capped = sum(e.capped for e in estimates)
+    if capped:
+        log.warning("side effects: the estimate covered more than %.0f%% of the frame in %d frame(s); "
+                    "kept only its strongest part (raise max_fraction, or give the AFFECTED region in a "
+                    "quadmask)", 100 * config.max_fraction, capped)
+    return estimates

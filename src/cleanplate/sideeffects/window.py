@@ -1,0 +1,162 @@
+"""A window of frames aligned onto one canvas, and its temporal background.
+
+The frames of a window are warped onto the middle frame by the camera motion (:mod:`.align`), on a
+canvas widened to hold every frame's view; the median of the aligned frames outside the object is
+the background (:mod:`.background`). Masks and images move between a frame and the canvas with
+:meth:`AlignedWindow.to_ref` / :meth:`AlignedWindow.from_ref`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+
+from . import align
+from .background import masked_median
+from .select import object_height
+
+OBJECT_MARGIN = 2  # working pixels around the object where its own edge spoils any comparison
+STATIC_GROWTH = 1.5  # the object moves when the union of its masks is this much bigger than one mask
+
+
+@dataclasses.dataclass
+class WorkFrame:
+    """One frame at working resolution."""
+
+    image: np.ndarray  # (h, w, 3) uint8 RGB
+    obj: np.ndarray  # (h, w) bool: REMOVE or OVERLAP
+    user: np.ndarray  # (h, w) bool: AFFECTED given by the user
+
+
+def box_of(mask: np.ndarray, pad: int) -> tuple[int, int, int, int]:
+    """``(y0, y1, x0, x1)`` of the pixels of ``mask``, grown by ``pad`` and clipped to the frame."""
+    ys = np.nonzero(mask.any(axis=1))[0]
+    xs = np.nonzero(mask.any(axis=0))[0]
+    h, w = mask.shape
+    return max(ys[0] - pad, 0), min(ys[-1] + 1 + pad, h), max(xs[0] - pad, 0), min(xs[-1] + 1 + pad, w)
+
+
+def disk(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def grow(mask: np.ndarray, radius: int) -> np.ndarray:
+    """``mask`` dilated by a disk of ``radius`` pixels."""
+    return cv2.dilate(mask.astype(np.uint8), disk(radius)).astype(bool) if radius > 0 else mask
+
+
+class AlignedWindow:
+    """Frames of one window on a common canvas (the middle frame's, widened)."""
+
+    def __init__(self, frames: list[WorkFrame]):
+        self.frames = frames
+        h, w = frames[0].obj.shape
+        self.size = (w, h)
+        self.blocked = [grow(f.obj, OBJECT_MARGIN + 1) | f.user for f in frames]
+        self.heights = [object_height(f.obj) for f in frames]
+        self.transforms = self._camera_motion()
+        self.still = align.is_still(self.transforms, self.size)
+        self.canvas = self.size
+        if self.still:
+            self.transforms = [align.IDENTITY] * len(frames)
+        else:
+            self.transforms, self.canvas = align.to_canvas(self.transforms, self.size)
+        self.stack, self.outside = self._aligned_stack()
+        self.moving = self._object_moves()
+        self.min_samples = max(3, len(frames) // 5)
+        # Canvas pixels the window sees often enough; where they are not "known" after leaving the
+        # object out, the object (or its effect) hid them: only there may spatial cues stand in.
+        self.in_view = (len(frames) - np.sum(self.outside, axis=0)) >= self.min_samples
+        self.centres = [self._object_centre(i) for i in range(len(frames))]
+
+    def _camera_motion(self) -> list[np.ndarray]:
+        """Track every frame directly to the middle one, walking outwards from it so that each
+        frame starts from its neighbour's motion: no error builds up along a chain."""
+        greys = [cv2.cvtColor(f.image, cv2.COLOR_RGB2GRAY) for f in self.frames]
+        ref = len(greys) // 2
+        out = [align.IDENTITY] * len(greys)
+        for order in (range(ref + 1, len(greys)), range(ref - 1, -1, -1)):
+            guess = None
+            for i in order:
+                usable = ~(self.blocked[ref] | self.blocked[i])
+                out[i] = guess = align.frame_motion(greys[ref], greys[i], usable, guess)
+        return out
+
+    def _aligned_stack(self) -> tuple[np.ndarray, list[np.ndarray]]:
+        if self.still:
+            off = np.zeros(self.frames[0].obj.shape, bool)
+            return np.stack([f.image for f in self.frames]), [off] * len(self.frames)
+        images, outside = [], []
+        for f, h in zip(self.frames, self.transforms):
+            images.append(align.warp(f.image, h, self.canvas))
+            outside.append(~align.coverage(h, self.canvas, source_size=self.size))
+        return np.stack(images), outside
+
+    def to_ref(self, mask: np.ndarray, i: int) -> np.ndarray:
+        """A bool mask of frame ``i`` on the canvas."""
+        return mask if self.still else align.warp_mask(mask, self.transforms[i], self.canvas)
+
+    def from_ref(self, image: np.ndarray, i: int) -> np.ndarray:
+        """A canvas image in frame ``i``'s coordinates."""
+        if self.still:
+            return image
+        return align.warp(image, self.transforms[i], self.size, inverse=True)
+
+    def mask_from_ref(self, mask: np.ndarray, i: int) -> np.ndarray:
+        """A canvas bool mask in frame ``i``'s coordinates (False where the canvas does not reach)."""
+        if self.still:
+            return mask
+        back = align.warp_mask(mask, self.transforms[i], self.size, inverse=True)
+        return back & align.coverage(self.transforms[i], self.size, inverse=True, source_size=self.canvas)
+
+    def carry(self, mask: np.ndarray, j: int, i: int) -> np.ndarray:
+        """Frame ``j``'s ``mask`` in frame ``i``, moved by the camera and by the object's own motion."""
+        shift = np.eye(3)
+        if np.all(np.isfinite(self.centres[i] - self.centres[j])):
+            shift[:2, 2] = self.centres[i] - self.centres[j]
+        move = np.linalg.inv(self.transforms[i]) @ shift @ self.transforms[j]
+        return align.warp_mask(mask, move, self.size)
+
+    def _object_centre(self, i: int) -> np.ndarray:
+        """Centroid ``(x, y)`` of the object on the canvas (NaN when absent)."""
+        ys, xs = np.nonzero(self.frames[i].obj)
+        if len(xs) == 0:
+            return np.float64([np.nan, np.nan])
+        point = np.float32([[[xs.mean(), ys.mean()]]])
+        return cv2.perspectiveTransform(point, self.transforms[i]).reshape(2).astype(np.float64)
+
+    def _object_moves(self) -> bool:
+        objs = [self.to_ref(f.obj, i) for i, f in enumerate(self.frames)]
+        mean_area = np.mean([o.sum() for o in objs])
+        return bool(mean_area > 0 and np.logical_or.reduce(objs).sum() >= STATIC_GROWTH * mean_area)
+
+    def background(self, wanted: list[np.ndarray], side: list[np.ndarray] | None = None,
+                   first: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Median ``(canvas, float32 RGB)`` of the aligned frames and where it is known, leaving out the
+        object (and ``side``, per frame), computed around the ``wanted`` masks (per frame) only.
+
+        With ``side``, the ``first`` estimate is updated where the side masks change what is left out.
+        """
+        w, h = self.canvas
+        if side is None:
+            median, known = np.zeros((h, w, 3), np.float32), np.zeros((h, w), bool)
+        else:
+            median, known = first[0].copy(), first[1].copy()
+            side = [grow(m, 2) for m in side]
+            wanted = side
+        where = np.logical_or.reduce([self.to_ref(m, i) for i, m in enumerate(wanted)])
+        if not where.any():
+            return median, known
+        y0, y1, x0, x1 = box_of(where, pad=4)
+        crop = np.s_[y0:y1, x0:x1]
+        excluded = []
+        for i, blocked in enumerate(self.blocked):
+            if side is not None:
+                blocked = blocked | side[i]
+            excluded.append((self.to_ref(blocked, i) | self.outside[i])[crop])
+        values, enough = masked_median(self.stack[:, y0:y1, x0:x1], np.stack(excluded), self.min_samples)
+        median[crop] = values
+        known[crop] = enough
+        return median, known
