@@ -40,17 +40,19 @@ COLUMNS = (("psnr_object", "PSNR object"), ("psnr_side", "PSNR side effect"), ("
            ("ssim_hole", "SSIM hole"), ("seconds_per_clip", "s / clip"))
 
 
-def engine_rows(model: str, untrained: str | None, ablations: dict[str, str], steps: int,
+def engine_rows(model: str | None, untrained: str | None, ablations: dict[str, str], steps: int,
                 strength: float) -> list[tuple[str, str, str]]:
     """``(table, label, engine spec)`` for every row of both tables."""
     diffusion = f"diffusion:oracle=1,steps={steps},model="
     rows = []
     if untrained:
         rows.append(("main", "untrained initialisation", diffusion + untrained))
-    rows += [("main", "shipped model", diffusion + model),
-             ("main", "propagate", "propagate:oracle=1"),
-             ("main", f"propagate + shipped model (s={strength:g})",
-              f"{diffusion}{model},prior=propagate,strength={strength:g}")]
+    if model:
+        rows.append(("main", "shipped model", diffusion + model))
+    rows.append(("main", "propagate", "propagate:oracle=1"))
+    if model:
+        rows.append(("main", f"propagate + shipped model (s={strength:g})",
+                     f"{diffusion}{model},prior=propagate,strength={strength:g}"))
     rows += [("ablation", name, diffusion + path) for name, path in ablations.items()]
     return rows
 
@@ -90,7 +92,7 @@ def render_tables(results: dict, rows: list[tuple[str, str, str]], settings: dic
     return "\n".join(lines) + "\n"
 
 
-def evaluate(model: str, out: str | os.PathLike, untrained: str | None = None, ablations: dict[str, str] | None = None,
+def evaluate(model: str | None, out: str | os.PathLike, untrained: str | None = None, ablations: dict[str, str] | None = None,
              clips: int = 12, seed: int = HELD_OUT_SEED, size: tuple[int, int] = (320, 192), frames: int = 24,
              steps: int = 10, strength: float = 0.5, overwrite: bool = False, progress=None) -> Path:
     """Run the tables' engines on ``clips`` held-out synthetic pairs; write everything to ``out``."""
@@ -134,7 +136,8 @@ def _size(text: str) -> tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cleanplate.train.evaluate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="the trained model folder (e.g. the shipped one)")
+    parser.add_argument("--model", help="the trained model folder (e.g. the shipped one); without it, "
+                                        "only propagate and the ablation rows run")
     parser.add_argument("--untrained", help="its untrained initialisation: a model folder, or the training run "
                                             "(its initialisation is exported to OUT/untrained-model)")
     parser.add_argument("--ablation", action="append", default=[], metavar="NAME=FOLDER",
