@@ -68,8 +68,11 @@ def test_options_are_checked_with_the_fix():
         DiffusionConfig(sampler="ddim").check()
 
 
-def test_without_a_model_the_error_says_how_to_pass_one():
+def test_without_a_model_the_error_says_how_to_pass_one(monkeypatch, tmp_path):
     pytest.importorskip("torch")
+    from cleanplate.engines.diffusion import shipped
+
+    monkeypatch.setattr(shipped, "MODELS_DIR", tmp_path)  # an installation that ships no model
     video, masks, _ = make_square_clip(frames=3)
     with pytest.raises(InputError) as err:
         cleanplate.remove(video, masks, engine="diffusion")

@@ -7,6 +7,8 @@ the list of valid ones. Paths are relative to the working directory.
 
     out_dir: runs/toy            # checkpoints, loss log and plot; default runs/<config name>
     steps: 200
+    requires: []                 # configs trained before this one (e.g. a VAE: stage 1)
+    export: null                 # when done, write the trained model (or VAE) folder here
     data:      {kind: toy, frames: 9, height: 32, width: 32, batch_size: 2}
     model:     {kind: toy, options: {dim: 32, depth: 2}}
     oird:      {weight: 0.1, block: null, delta: 0.1, teacher: null}
@@ -33,7 +35,7 @@ BUNDLED = Path(__file__).resolve().parents[1] / "configs"
 class DataConfig:
     """Where training pairs come from and the clip shape they are cut to."""
 
-    kind: str = "toy"  # toy | folder | python (see cleanplate.train.data.SOURCES)
+    kind: str = "toy"  # toy | folder | python | synth (see cleanplate.train.data.SOURCES)
     path: Optional[str] = None  # folder: the pairs folder; python: "package.module:function"
     options: dict = field(default_factory=dict)  # keyword arguments for the source
     frames: int = 9  # frames a clip; 1 + 4k fits a Wan-style causal VAE
@@ -98,6 +100,9 @@ class TrainConfig:
     checkpoint_every: int = 500
     keep_checkpoints: int = 2  # older checkpoints are deleted
     shard_mb: float = 16.0  # no checkpoint file is larger than this
+    threads: Optional[int] = None  # torch CPU threads (process-wide); None: torch's default
+    requires: list = field(default_factory=list)  # configs trained first (e.g. the VAE), each skipped when complete
+    export: Optional[str] = None  # when done, also write the trained model here (cleanplate.train.export)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     oird: OIRDConfig = field(default_factory=OIRDConfig)
@@ -112,6 +117,8 @@ class TrainConfig:
             ("checkpoint_every", self.checkpoint_every >= 1, "must be >= 1"),
             ("keep_checkpoints", self.keep_checkpoints >= 1, "must be >= 1"),
             ("shard_mb", self.shard_mb >= 0.01, "must be >= 0.01"),
+            ("threads", self.threads is None or self.threads >= 1, "must be >= 1 or null"),
+            ("requires", all(isinstance(r, str) for r in self.requires), "must be a list of config names or paths"),
             ("device", self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
              "must be auto, cpu, cuda or cuda:N"),
             ("precision", self.precision in ("auto", "bf16", "fp32"), "must be auto, bf16 or fp32"),
@@ -193,7 +200,7 @@ def _describe(hint) -> str:
     if args:
         return " or ".join(a.__name__ for a in args) + " (or null)"
     return {float: "a number", int: "an integer", bool: "true or false", str: "a string",
-            dict: "a mapping", tuple: "a list"}.get(hint, getattr(hint, "__name__", str(hint)))
+            dict: "a mapping", tuple: "a list", list: "a list"}.get(hint, getattr(hint, "__name__", str(hint)))
 
 
 def resolve_config_path(name: str | os.PathLike) -> Path:

@@ -5,6 +5,8 @@ and, if it is finite, ``__len__``. Three kinds are built in (``data.kind`` in th
 
 - ``toy``: :class:`cleanplate.train.toy.ToyPairs`, tiny generated clips for smoke runs;
 - ``folder``: :class:`FolderPairs`, users' own pairs on disk (layout in its docstring);
+- ``synth``: :class:`SynthPairs`, endless seeded synthetic pairs of :mod:`cleanplate.bench.synth`
+  (an object and its shadow, reflection, light...; the ground truth without them);
 - ``python``: ``data.path = "package.module:function"``; the function is called with
   ``data.options`` and returns anything :func:`as_source` accepts: a source, a sequence of sample
   dicts, a function ``index -> dict`` (an endless generator such as synthetic pairs), or an
@@ -163,6 +165,47 @@ class FolderPairs:
         return sample
 
 
+# -- synthetic pairs --------------------------------------------------------------------------
+class SynthPairs:
+    """Endless synthetic pairs (:mod:`cleanplate.bench.synth`): sample ``index`` is the clip of seed
+    ``seed + index`` and category ``categories[index % len(categories)]``, as in ``SynthDataset``.
+
+    Clips are rendered at ``size`` (``(width, height)``, default the training size) and, when that
+    differs, brought to the training size the way the diffusion engine resizes its input: frames by
+    area averaging, masks so that any covered pixel stays covered. Keep evaluation seeds apart from
+    ``[seed, seed + samples seen)``.
+    """
+
+    def __init__(self, frames: int, width: int, height: int, seed: int = 0, size=None, categories=None):
+        try:
+            from ..bench.synth import CATEGORIES
+        except ModuleNotFoundError:
+            raise InputError("data.kind=synth", "needs cleanplate.bench.synth, which is not installed",
+                             "install cleanplate with its benchmark, or use data.kind: folder") from None
+        self.frames, self.width, self.height, self.seed = frames, width, height, int(seed)
+        self.size = tuple(size) if size else (width, height)
+        self.categories = tuple(categories or CATEGORIES)
+        bad = [c for c in self.categories if c not in CATEGORIES]
+        if bad or len(self.size) != 2:
+            raise InputError(f"data.options of synth ({bad or self.size})", "are not valid",
+                             f"categories from: {', '.join(CATEGORIES)}; size: [width, height]")
+
+    def read(self, index: int, rng: np.random.Generator | None = None) -> dict:
+        from ..bench.synth import generate_clip
+        from ..engines.diffusion.engine import resize_frame, resize_quadmask
+
+        category = self.categories[index % len(self.categories)]
+        clip = generate_clip(self.seed + index, category, self.size, self.frames)
+        sample = {"input": clip.input, "gt": clip.gt, "mask": clip.object, "side": clip.side}
+        target = (self.width, self.height)
+        if self.size != target:
+            q = np.stack([resize_quadmask(m, target) for m in clip.quadmask])
+            sample = {"input": np.stack([resize_frame(f, target) for f in clip.input]),
+                      "gt": np.stack([resize_frame(f, target) for f in clip.gt]),
+                      "mask": quadmask.object_region(q), "side": quadmask.affected_region(q)}
+        return sample
+
+
 # -- the registry of source kinds -------------------------------------------------------------
 def _toy(data: DataConfig):
     from .toy import ToyPairs
@@ -188,7 +231,16 @@ def _python(data: DataConfig):
     return as_source(factory(**data.options))
 
 
-SOURCES: dict[str, Callable[[DataConfig], object]] = {"toy": _toy, "folder": _folder, "python": _python}
+def _synth(data: DataConfig):
+    unknown = set(data.options) - {"seed", "size", "categories"}
+    if unknown:
+        raise InputError(f"data.options: {', '.join(sorted(unknown))}", "is not an option of data.kind=synth",
+                         "valid: seed, size, categories")
+    return SynthPairs(data.frames, data.width, data.height, **data.options)
+
+
+SOURCES: dict[str, Callable[[DataConfig], object]] = {"toy": _toy, "folder": _folder, "python": _python,
+                                                        "synth": _synth}
 
 
 def build_source(data: DataConfig):

@@ -26,11 +26,11 @@ import torch
 from ..errors import InputError
 from ..progress import ProgressFn, report
 from .checkpoint import checkpoint_dir, latest_checkpoint, load_checkpoint, mark_latest, save_checkpoint, shard_limit
-from .config import TrainConfig
+from .config import TrainConfig, load_config
 from .data import TrainStream, build_source
 from .ema import EMA
 from .log import LossLog, plot_log
-from .models import build_model
+from .models import build_model, objective_of
 from .teacher import load_teacher
 from .wrapper import FlowMatchingWrapper, to_torch
 
@@ -38,7 +38,14 @@ log = logging.getLogger(__name__)
 
 
 def train(config: TrainConfig, resume: bool = False, progress: ProgressFn | None = None, source=None) -> Path:
-    """Train until ``config.steps``; return the run folder. ``source`` replaces ``config.data``'s."""
+    """Train until ``config.steps``; return the run folder. ``source`` replaces ``config.data``'s.
+
+    The configs in ``config.requires`` are trained first (each resumed if unfinished, skipped if
+    done); with ``config.export`` the trained model is written there at the end
+    (:func:`cleanplate.train.export.export_run`).
+    """
+    for required in config.requires:
+        train_stage(load_config(required), progress)
     run = Run(config, resume, source)
     wrapper, optimizer, ema, losses = run.wrapper, run.optimizer, run.ema, run.losses
     accum, params = config.optim.grad_accum, wrapper.trainable_parameters()
@@ -66,7 +73,24 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressFn | None
         if run.step % config.checkpoint_every == 0 or run.step == config.steps:
             run.save()
         report(progress, "train", run.step, config.steps)
+    if config.export:
+        from .export import export_run
+
+        log.info("exported %s", export_run(run.out_dir, config.export))
     return run.out_dir
+
+
+def train_stage(config: TrainConfig, progress: ProgressFn | None = None) -> Path:
+    """A required stage: trained if it has no run, resumed if unfinished, left as it is if done."""
+    found = latest_checkpoint(config.out_dir)
+    if found is not None and json.loads((found / "state.json").read_text())["step"] >= config.steps:
+        log.info("stage %s is done (%s)", config.source, found)
+        if config.export and not Path(config.export).exists():
+            from .export import export_run
+
+            export_run(config.out_dir, config.export)
+        return Path(config.out_dir)
+    return train(config, resume=found is not None, progress=progress)
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:
@@ -104,15 +128,23 @@ class Run:
         if config.deterministic:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
+        if config.threads:
+            torch.set_num_threads(config.threads)
         seed_everything(config.seed)
         self.device = resolve_device(config)
         self.bf16 = config.precision == "bf16" or (config.precision == "auto" and self.device.type == "cuda")
         denoiser, codec = build_model(config.model)
-        teacher = load_teacher(config.oird.teacher) if config.oird.weight > 0 else None
-        self.teacher_name = getattr(teacher, "name", None)
-        self.wrapper = FlowMatchingWrapper(denoiser, codec, config.oird, teacher, config.timesteps).to(self.device)
-        if hasattr(codec, "to"):
-            codec.to(self.device)
+        self.teacher_name = None
+        if objective_of(config.model) == "autoencoder":
+            from .autoencoder import AutoencoderWrapper
+
+            self.wrapper = AutoencoderWrapper(denoiser, codec).to(self.device)
+        else:
+            teacher = load_teacher(config.oird.teacher) if config.oird.weight > 0 else None
+            self.teacher_name = getattr(teacher, "name", None)
+            self.wrapper = FlowMatchingWrapper(denoiser, codec, config.oird, teacher, config.timesteps).to(self.device)
+            if hasattr(codec, "to"):
+                codec.to(self.device)
         o = config.optim
         self.optimizer = torch.optim.AdamW(self.wrapper.trainable_parameters(), lr=o.lr, betas=tuple(o.betas),
                                            weight_decay=o.weight_decay)
@@ -132,7 +164,7 @@ class Run:
 
     def _describe(self, resumed_from: Path | None) -> None:
         count = sum(p.numel() for p in self.wrapper.trainable_parameters())
-        info = {"config": self.config.to_dict(), "teacher": self.teacher_name, "device": str(self.device),
+        info = {"config": self.config.to_dict(), "source": self.config.source, "teacher": self.teacher_name, "device": str(self.device),
                 "precision": "bf16" if self.bf16 else "fp32", "trainable_parameters": count,
                 "resumed_from": str(resumed_from) if resumed_from else None, "torch": torch.__version__}
         (self.out_dir / "run.json").write_text(json.dumps(info, indent=1))
@@ -168,7 +200,7 @@ class Run:
         folder = save_checkpoint(checkpoint_dir(self.out_dir, self.step), tensors, state,
                                  shard_limit(self.config.shard_mb))
         mark_latest(folder, self.config.keep_checkpoints)
-        plot_log(self.losses.read(), self.out_dir / "loss.png")
+        plot_log(self.losses.read(), self.out_dir / "loss.png", self.wrapper.parts)
         log.info("saved %s", folder)
         return folder
 

@@ -45,6 +45,8 @@ class FlowMatchingWrapper(nn.Module):
     ``t = sigmoid(n), n ~ N(0, 1)`` (more weight on mid-noise levels, as in SD3).
     """
 
+    parts = ("loss", "flow", "oird")  # what loss() reports, in the log and its plot
+
     def __init__(self, denoiser: nn.Module, codec, oird: OIRDConfig, teacher: nn.Module | None = None,
                  timesteps: str = "uniform"):
         super().__init__()

@@ -18,15 +18,16 @@ DTYPES = ("auto", "bfloat16", "float16", "float32")
 class DiffusionConfig:
     """Options of the ``diffusion`` engine (UnderEraser on a Wan2.1-style video DiT)."""
 
-    # A cleanplate checkpoint folder, or a Wan2.1 / Wan2.1-Fun-InP folder (diffusers or original layout).
+    # A cleanplate checkpoint folder, or a Wan2.1 / Wan2.1-Fun-InP folder (diffusers or original layout);
+    # None: the model shipped inside the package (cleanplate/models/), when there is one.
     model: str | None = None
     # A transformers CLIPVisionModel folder for the framewise context, when the model folder has none.
     clip: str | None = None
     steps: int = 30  # denoising steps; time grows linearly with them
     sampler: str = "unipc"  # "unipc" (multistep, fewer steps) or "euler" (flow-matching Euler)
     shift: float = 3.0  # flow-matching timestep shift: Wan2.1 uses 3 at 480p, 5 at 720p
-    window: int = 81  # W, frames the model sees at once (1 + 4k); GPU memory grows with it
-    resolution: int = 480  # short side the model works at (rounded to 16; never upscales)
+    window: int = 0  # W, frames the model sees at once (1 + 4k); memory grows with it. 0: the model's own, else 81
+    resolution: int = 0  # short side the model works at (rounded to 16; never upscales). 0: the model's own, else 480
     prior: str = "none"  # "propagate" (or another engine's name): start from its result
     strength: float = 0.6  # with a prior: noise level to start from; 0 returns the prior, 1 ignores it
     second_pass: bool = False  # re-denoise from noise warped along the first result's flow; doubles time
@@ -44,10 +45,10 @@ class DiffusionConfig:
             raise InputError(f"-O sampler={self.sampler}", "unknown sampler", f"use one of: {', '.join(SAMPLERS)}")
         if self.shift <= 0:
             raise InputError(f"-O shift={self.shift}", "must be > 0", "Wan2.1 uses 3 at 480p, 5 at 720p")
-        if self.window < 5 or (self.window - 1) % 4:
+        if self.window != 0 and (self.window < 5 or (self.window - 1) % 4):
             raise InputError(f"-O window={self.window}", "must be 1 + 4k frames, at least 5", "e.g. 21, 49 or 81")
-        if self.resolution < 16:
-            raise InputError(f"-O resolution={self.resolution}", "must be at least 16 pixels")
+        if self.resolution != 0 and self.resolution < 16:
+            raise InputError(f"-O resolution={self.resolution}", "must be at least 16 pixels (or 0: the model's own)")
         if not 0.0 <= self.strength <= 1.0:
             raise InputError(f"-O strength={self.strength}", "must be between 0 and 1")
         if self.prior == "diffusion":

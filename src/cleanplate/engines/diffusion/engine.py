@@ -8,6 +8,7 @@ the engine first runs, so it registers, and ``cleanplate --help`` works, without
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import itertools
 import logging
@@ -69,11 +70,18 @@ class DiffusionEngine(Engine):
         self.config.check()
         model = self.config.model
         if model is None:
+            from .shipped import shipped_model
             from .weights import NO_MODEL
 
-            raise InputError("-O model", NO_MODEL)
+            shipped = shipped_model()
+            if shipped is None:
+                raise InputError("-O model", NO_MODEL)
+            log.info("no model given: using the shipped model %s", shipped.name)
+            model = str(shipped)
+            self.config = dataclasses.replace(self.config, model=model)
         if not Path(model).expanduser().exists():
             raise InputError(model, "does not exist", "give a cleanplate checkpoint folder or a Wan2.1/Wan2.1-Fun-InP directory")
+        self._use_model_defaults()
         if self.config.prior != "none":
             from .. import engine_names, get_engine
 
@@ -83,6 +91,16 @@ class DiffusionEngine(Engine):
                 raise InputError(f"-O prior={self.config.prior}", "no such engine",
                                  f"use none or one of: {', '.join(n for n in engine_names() if n != self.name)}") from None
         self._pipeline = None
+
+    def _use_model_defaults(self) -> None:
+        """Fill ``window``/``resolution`` left at 0 from the model folder's defaults, else 81 / 480."""
+        from .shipped import model_defaults
+
+        defaults = model_defaults(self.config.model)
+        chosen = {key: int(defaults.get(key, fallback)) for key, fallback in (("window", 81), ("resolution", 480))
+                  if getattr(self.config, key) == 0}
+        self.config = dataclasses.replace(self.config, **chosen)
+        self.config.check()
 
     @classmethod
     def is_available(cls) -> bool:

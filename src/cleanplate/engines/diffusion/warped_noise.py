@@ -22,7 +22,6 @@ import cv2
 import numpy as np
 import torch
 
-from .conditioning import SPATIAL
 from .context import context_frame_indices
 
 
@@ -96,7 +95,7 @@ def warped_noise_like(frames: np.ndarray, shape: tuple[int, ...], seed: int) -> 
     index = context_frame_indices(f)
     if index[-1] >= len(frames):
         raise ValueError(f"{len(frames)} frames cannot drive {f} latent frames")
-    if tuple(frames.shape[1:3]) != (h * SPATIAL, w * SPATIAL):
+    if frames.shape[1] % h or frames.shape[1] // h != frames.shape[2] / w:  # 8x (Wan2.1) or 4x (small) VAEs
         raise ValueError(f"frames {frames.shape[1:3]} do not match the latent grid {(h, w)}")
     out = [torch.randn(c, h, w, generator=generator)]
     for i in range(1, f):
