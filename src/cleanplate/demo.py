@@ -21,7 +21,7 @@ from .progress import ProgressFn
 
 log = logging.getLogger(__name__)
 
-DEMO_SEED = 3
+DEMO_SEED = 6
 DEMO_SIZE = (432, 240)
 DEMO_FRAMES = 40
 FILES = ("input.mp4", "output.mp4", "side_by_side.mp4", "mask.mp4")
