@@ -354,3 +354,30 @@ def test_temporal_evidence_is_computed_once_per_frame_and_matches_a_fresh_comput
         assert a.box == b.box
         if a.box is not None:
             assert np.array_equal(a.soft, b.soft) and np.array_equal(a.gain, b.gain)
+
+
+def test_relighting_on_the_kept_crop_equals_relighting_the_whole_search_zone():
+    from cleanplate.sideeffects import estimate as est_mod
+    from cleanplate.sideeffects.sideclip import SideEffectClip
+    from cleanplate.sideeffects.window import grow
+    from sidefx_clips import make_clip
+
+    clip = make_clip("shadow", strength=0.6, noise=2.0)
+    config = SideEffectConfig()
+    side = SideEffectClip(Clip.from_arrays(clip.video, clip.masks), config)
+    frames = [side._work_frame(f, q) for f, q in side.source.pairs()]
+    win = est_mod.WindowAnalysis(frames, config, side.scale)
+    background, known = win.background(win.zones)
+    checked = 0
+    for i in range(len(frames)):
+        est = win.estimate(i, background, known, None)
+        ev = win.evidence(i, background, known, spatial=True)
+        if est.box is None:
+            continue
+        shading = estimate_shading(ev.frame, ev.shade_bg, ev.usable, est_mod.SHADING_SIGMA)
+        confidence = cv2.GaussianBlur(ev.confidence * grow(ev.found, 1), (0, 0), est_mod.NOISE_SIGMA)
+        whole = relight_gain(shading, confidence)
+        (y0, y1, x0, x1), (Y0, _, X0, _) = est.box, ev.box
+        assert np.array_equal(est.gain, whole[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0].astype(np.float16))
+        checked += (est.gain != 1).any()
+    assert checked >= len(frames) // 2

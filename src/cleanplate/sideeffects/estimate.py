@@ -40,6 +40,7 @@ FRINGE = 3  # working pixels of plain-comparison evidence added around regions f
 MIX_REACH = 2  # working pixels: darkening this close to brightening (and the reverse) is mixed ...
 MIXED_MAX = 0.3  # ... and a region with more than this share of it is misaligned texture
 DARK_LO, DARK_HI = 8.0, 16.0  # light on a background darker than this (0-255) is a ratio of noise: no evidence
+RELIGHT_MARGIN = 8  # working pixels around the kept crop that relighting reads (its blurs reach 4, the growth 1)
 PERSIST_FRAMES = 2  # a region must be found again in the frames this close ...
 PERSIST_LEVEL = 0.5  # ... in this share of them, at the same place relative to the object
 
@@ -274,19 +275,23 @@ class WindowAnalysis(AlignedWindow):
         kept, capped = cap_region(soft, (soft >= cfg.threshold) & ~ev.obj, ev.obj, int(cfg.max_fraction * h * w))
         if capped:
             soft = np.where(kept, soft, np.minimum(soft, np.float32(np.nextafter(np.float16(cfg.threshold), 0))))
+        y0, y1, x0, x1 = box_of(soft > 0, pad=1)
         if cfg.relight:
-            shading = estimate_shading(ev.frame, ev.shade_bg, ev.usable, SHADING_SIGMA)
+            # Only the kept crop, with a margin wide enough that the blurs below see what they would
+            # on the whole search zone.
+            c0, c1, d0, d1 = box_of(soft > 0, pad=1 + RELIGHT_MARGIN)
+            c = np.s_[c0:c1, d0:d1]
+            shading = estimate_shading(ev.frame[c], ev.shade_bg[c], ev.usable[c], SHADING_SIGMA)
             # Only where this frame shows evidence of its own: a user's AFFECTED region without any
             # is left as it is, for the engine to fill.
-            confidence = ev.confidence * grow(ev.found, 1)
+            confidence = ev.confidence[c] * grow(ev.found[c], 1)
             gain = relight_gain(shading, cv2.GaussianBlur(confidence, (0, 0), NOISE_SIGMA))
+            gain = gain[y0 - c0:y1 - c0, x0 - d0:x1 - d0]
         else:
-            gain = np.ones(soft.shape + (3,), np.float32)
-        y0, y1, x0, x1 = box_of(soft > 0, pad=1)
+            gain = np.ones((y1 - y0, x1 - x0, 3), np.float32)
         Y0, _, X0, _ = ev.box
         box = (Y0 + y0, Y0 + y1, X0 + x0, X0 + x1)
-        return FrameEstimate(box, soft[y0:y1, x0:x1].astype(np.float16),
-                             gain[y0:y1, x0:x1].astype(np.float16), capped)
+        return FrameEstimate(box, soft[y0:y1, x0:x1].astype(np.float16), gain.astype(np.float16), capped)
 
 
 def analyse_window(frames: list[WorkFrame], lo: int, hi: int, config: SideEffectConfig,
