@@ -9,7 +9,7 @@ from cleanplate.sideeffects import SideEffectConfig
 from cleanplate.sideeffects import align
 from cleanplate.sideeffects.background import masked_median
 from cleanplate.clip import Clip
-from cleanplate.sideeffects.reflections import mirror_line, mirror_region, symmetry_evidence
+from cleanplate.sideeffects.reflections import mirror_region, symmetry_evidence
 from cleanplate.sideeffects.relight import apply_gain, estimate_shading, relight_gain
 from cleanplate.sideeffects.select import cap_region, contact_zone, grow_regions, keep_persistent
 from cleanplate.sideeffects.shadows import chroma_kept, compare, shadow_evidence
@@ -288,36 +288,6 @@ def test_mapped_side_effect_clip_pairs_match_its_separate_streams():
     assert sum(int((q == 127 // 2).sum()) for _, q in pairs) > 0
     for (f, q), f2, q2 in zip(pairs, mapped.frames(), mapped.masks()):
         assert np.array_equal(f, f2) and np.array_equal(q, q2)
-
-
-def _mirrored_scene(line: int, lowest: int, seed: int = 3):
-    """A textured scene mirrored (attenuated) below row ``line``; an object mask whose lowest row
-    is ``lowest`` (a tilted object dipping below the waterline)."""
-    rng = np.random.default_rng(seed)
-    h, w = 60, 40
-    scene = cv2.GaussianBlur(rng.uniform(0, 255, (h, w, 3)).astype(np.float32), (0, 0), 1.5)
-    for y in range(line + 1, h):
-        scene[y] = 0.6 * scene[2 * line - y] + 0.4 * 90.0
-    obj = np.zeros((h, w), bool)
-    obj[line - 24:lowest + 1, 12:28] = True
-    return scene, obj
-
-
-def test_mirror_line_finds_the_waterline_above_a_dipping_lowest_row():
-    scene, obj = _mirrored_scene(line=30, lowest=35)
-    grey = scene.mean(axis=2)
-    assert mirror_line(grey, 12, 28, 6, 35) == 30
-    region, source = mirror_region(obj, margin=0.0, frame=scene)
-    assert source[40, 15] == 20  # mirrored about row 30, not about the lowest row 35
-    assert region[36:50, 12:28].all() and not region[:30].any()
-
-
-def test_mirror_line_keeps_the_lowest_row_where_nothing_is_mirrored():
-    rng = np.random.default_rng(4)
-    plain = cv2.GaussianBlur(rng.uniform(0, 255, (60, 40, 3)).astype(np.float32), (0, 0), 1.5)
-    _, obj = _mirrored_scene(line=30, lowest=35)
-    assert mirror_line(plain.mean(axis=2), 12, 28, 6, 35) == 35
-    assert np.array_equal(mirror_region(obj, frame=plain)[0], mirror_region(obj)[0])
 
 
 def test_temporal_evidence_is_computed_once_per_frame_and_matches_a_fresh_computation(monkeypatch):

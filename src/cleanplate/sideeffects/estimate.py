@@ -172,7 +172,7 @@ class WindowAnalysis(AlignedWindow):
         # take in a narrow fringe from the plain comparison, where the faint edge of a shadow is.
         ratio, change = compare(frame, bg)
         kept = chroma_kept(change, cfg)
-        region, source = mirror_region(obj, frame=frame) if cfg.reflections else (np.zeros_like(obj), None)
+        region, source = mirror_region(obj) if cfg.reflections else (np.zeros_like(obj), None)
         # An object that stays put never uncovers its own effects: whatever changes around it over
         # time (ripples, passers-by, clouds) is not its doing.
         where = (zone & usable) * self.moving

@@ -21,9 +21,6 @@ from .config import SideEffectConfig
 from .shadows import channel_max, ramp
 
 MIN_PART = 16  # object parts smaller than this (pixels) cast no reflection worth finding
-LINE_SEARCH = 0.3  # the contact line is looked for up to this share of a part's height above its lowest row
-LINE_GAIN = 0.15  # ... and taken only where the mirror correlates this much better than at the lowest row
-LINE_NCC = 0.5  # ... and this well at least (smooth texture correlates a little about any row)
 
 
 def mirror_parts(obj: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -37,50 +34,17 @@ def mirror_parts(obj: np.ndarray) -> list[tuple[int, int, int, int]]:
     return parts
 
 
-def mirror_line(grey: np.ndarray, x0: int, x1: int, top: int, contact: int) -> int:
-    """The row about which the image below a part (columns ``x0:x1``) best mirrors the image above it.
-
-    The lowest row of the mask is the contact line of an upright object, but not of a tilted or
-    rotating one, whose lowest corner dips below the waterline. Rows up to :data:`LINE_SEARCH` of
-    the part's height above it are tried: the luminance correlation between the rows ``c + d`` and
-    ``c - d`` (``d`` up to half the part's height), with whatever the water mirrors besides the
-    object. Another row is taken only if it correlates well (:data:`LINE_NCC`) and clearly (by
-    :data:`LINE_GAIN`) better than the lowest one, so ground that mirrors nothing keeps the lowest row.
-    """
-    h = grey.shape[0]
-    depth = min((contact - top) // 2, h - 1 - contact)
-    lowest = int(round(LINE_SEARCH * (contact - top)))
-    if depth < 4 or lowest < 1:
-        return contact
-    d = np.arange(1, depth + 1)
-
-    def ncc(c: int) -> float:
-        a, b = grey[c + d, x0:x1], grey[c - d, x0:x1]
-        a, b = a - a.mean(), b - b.mean()
-        return float((a * b).sum() / max(np.sqrt((a * a).sum() * (b * b).sum()), 1e-6))
-
-    scores = {c: ncc(c) for c in range(contact - lowest, contact + 1)}
-    best = max(scores, key=scores.get)
-    return best if scores[best] >= max(LINE_NCC, scores[contact] + LINE_GAIN) else contact
-
-
-def mirror_region(obj: np.ndarray, margin: float = 0.05, frame: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def mirror_region(obj: np.ndarray, margin: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """Where the object's reflection would be, and the image row each pixel there mirrors.
 
     Returns ``(region (H, W) bool, source_row (H, W) int32)``: ``source_row[y, x]`` is the row above
     the contact line that ``(y, x)`` reflects (``-1`` outside the region). The mirrored silhouette is
-    grown by ``margin`` times the part's height to absorb waves and perspective. The contact line is
-    each part's lowest row or, given ``frame`` (float32 RGB), the row near it about which the image
-    is most clearly mirrored (:func:`mirror_line`).
+    grown by ``margin`` times the part's height to absorb waves and perspective.
     """
     h, w = obj.shape
     region = np.zeros((h, w), bool)
     source = np.full((h, w), -1, np.int32)
-    grey = None if frame is None else frame.mean(axis=2)
     for x0, x1, top, contact in mirror_parts(obj):
-        if grey is not None:
-            contact = mirror_line(grey, x0, x1, top, contact)
         depth = min(contact - top, h - 1 - contact)
         if depth <= 0:
             continue
