@@ -8,6 +8,7 @@ from cleanplate.errors import InputError
 from cleanplate.sideeffects import SideEffectConfig
 from cleanplate.sideeffects import align
 from cleanplate.sideeffects.background import masked_median
+from cleanplate.clip import Clip
 from cleanplate.sideeffects.reflections import mirror_region, symmetry_evidence
 from cleanplate.sideeffects.relight import apply_gain, estimate_shading, relight_gain
 from cleanplate.sideeffects.select import cap_region, contact_zone, grow_regions, keep_persistent
@@ -287,3 +288,66 @@ def test_mapped_side_effect_clip_pairs_match_its_separate_streams():
     assert sum(int((q == 127 // 2).sum()) for _, q in pairs) > 0
     for (f, q), f2, q2 in zip(pairs, mapped.frames(), mapped.masks()):
         assert np.array_equal(f, f2) and np.array_equal(q, q2)
+
+
+def test_temporal_evidence_is_computed_once_per_frame_and_matches_a_fresh_computation(monkeypatch):
+    from cleanplate.sideeffects import estimate as est_mod
+    from cleanplate.sideeffects.sideclip import SideEffectClip
+    from sidefx_clips import make_clip
+
+    clip = make_clip("shadow", pan=1, noise=2.0)
+    config = SideEffectConfig()
+    side = SideEffectClip(Clip.from_arrays(clip.video, clip.masks), config)
+    frames = [side._work_frame(f, q) for f, q in side.source.pairs()]
+    calls = []
+    original = est_mod.WindowAnalysis._temporal_evidence
+
+    def counted(self, i, *args):
+        calls.append(i)
+        return original(self, i, *args)
+
+    monkeypatch.setattr(est_mod.WindowAnalysis, "_temporal_evidence", counted)
+    cached = est_mod.analyse_window(frames, 0, len(frames), config, side.scale)
+    assert sorted(calls) == list(range(len(frames)))  # once each, first guess and estimate alike
+
+    plain_evidence = est_mod.WindowAnalysis.evidence
+
+    def uncached(self, *args, **kwargs):
+        self.forget()
+        return plain_evidence(self, *args, **kwargs)
+
+    monkeypatch.setattr(est_mod.WindowAnalysis, "evidence", uncached)
+    fresh = est_mod.analyse_window(frames, 0, len(frames), config, side.scale)
+    assert len(calls) > 2 * len(frames) - 1
+    assert any(e.box is not None for e in cached)
+    for a, b in zip(cached, fresh):
+        assert a.box == b.box
+        if a.box is not None:
+            assert np.array_equal(a.soft, b.soft) and np.array_equal(a.gain, b.gain)
+
+
+def test_relighting_on_the_kept_crop_equals_relighting_the_whole_search_zone():
+    from cleanplate.sideeffects import estimate as est_mod
+    from cleanplate.sideeffects.sideclip import SideEffectClip
+    from cleanplate.sideeffects.window import grow
+    from sidefx_clips import make_clip
+
+    clip = make_clip("shadow", strength=0.6, noise=2.0)
+    config = SideEffectConfig()
+    side = SideEffectClip(Clip.from_arrays(clip.video, clip.masks), config)
+    frames = [side._work_frame(f, q) for f, q in side.source.pairs()]
+    win = est_mod.WindowAnalysis(frames, config, side.scale)
+    background, known = win.background(win.zones)
+    checked = 0
+    for i in range(len(frames)):
+        est = win.estimate(i, background, known, None)
+        ev = win.evidence(i, background, known, spatial=True)
+        if est.box is None:
+            continue
+        shading = estimate_shading(ev.frame, ev.shade_bg, ev.usable, est_mod.SHADING_SIGMA)
+        confidence = cv2.GaussianBlur(ev.confidence * grow(ev.found, 1), (0, 0), est_mod.NOISE_SIGMA)
+        whole = relight_gain(shading, confidence)
+        (y0, y1, x0, x1), (Y0, _, X0, _) = est.box, ev.box
+        assert np.array_equal(est.gain, whole[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0].astype(np.float16))
+        checked += (est.gain != 1).any()
+    assert checked >= len(frames) // 2

@@ -40,6 +40,7 @@ FRINGE = 3  # working pixels of plain-comparison evidence added around regions f
 MIX_REACH = 2  # working pixels: darkening this close to brightening (and the reverse) is mixed ...
 MIXED_MAX = 0.3  # ... and a region with more than this share of it is misaligned texture
 DARK_LO, DARK_HI = 8.0, 16.0  # light on a background darker than this (0-255) is a ratio of noise: no evidence
+RELIGHT_MARGIN = 8  # working pixels around the kept crop that relighting reads (its blurs reach 4, the growth 1)
 PERSIST_FRAMES = 2  # a region must be found again in the frames this close ...
 PERSIST_LEVEL = 0.5  # ... in this share of them, at the same place relative to the object
 
@@ -75,6 +76,30 @@ class Evidence:
     usable: np.ndarray  # (h, w) bool: where that surface is known
 
 
+@dataclasses.dataclass
+class _Temporal:
+    """The temporal cues of one frame, before persistence and the spatial cues (crops of ``box``)."""
+
+    box: tuple[int, int, int, int]
+    raw: np.ndarray  # (h, w, 3) float32: the frame as it is
+    frame: np.ndarray  # (h, w, 3) float32: denoised
+    obj: np.ndarray
+    user: np.ndarray
+    zone: np.ndarray  # the search zone, less the object's margin
+    hidden: np.ndarray  # never seen unaffected in this window
+    near_obj: np.ndarray
+    usable: np.ndarray
+    evidence: np.ndarray
+    found: np.ndarray
+    kept: np.ndarray  # chromaticity kept against the background
+    raw_bg: np.ndarray
+    region: np.ndarray  # the object's mirror image
+    source: np.ndarray | None
+    min_area: float
+    height: int
+    sigma: float | None  # the spatial cues' blur; None where they cannot apply in this frame
+
+
 def _blur(image: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(image.astype(np.float32), (0, 0), NOISE_SIGMA)
 
@@ -87,6 +112,7 @@ class WindowAnalysis(AlignedWindow):
         self.config = config
         self.scale = scale
         margin = config.search_min * scale
+        self._temporal: dict[tuple[int, int, int], _Temporal | None] = {}
         self.zones = [search_zone(f.obj, f.user, self._radius(hgt), margin) for f, hgt in zip(frames, self.heights)]
 
     def _radius(self, height: int) -> float:
@@ -99,14 +125,29 @@ class WindowAnalysis(AlignedWindow):
         """Evidence of side effects in frame ``i``, inside the box around its search zone (None: no zone).
 
         With ``support`` (see :meth:`support`), regions the neighbouring frames do not confirm are dropped.
+        The temporal part is computed once per frame and background: the first guess (:meth:`side_mask`)
+        and the estimate share it.
         """
+        key = (i, id(background), id(known_ref))
+        if key not in self._temporal:
+            self._temporal[key] = self._temporal_evidence(i, background, known_ref)
+        part = self._temporal.pop(key) if spatial else self._temporal[key]
+        if part is None:
+            return None
+        return self._finish(part, spatial, support)
+
+    def forget(self) -> None:
+        """Drop the cached temporal evidence (before the background changes)."""
+        self._temporal.clear()
+
+    def _temporal_evidence(self, i: int, background: np.ndarray, known_ref: np.ndarray) -> _Temporal | None:
         cfg = self.config
         f = self.frames[i]
         height, zone = self.heights[i], self.zones[i]
         if not zone.any():
             return None
         hidden = self.mask_from_ref(self.in_view & ~known_ref, i)
-        if spatial and cfg.spatial and height:
+        if cfg.spatial and height:
             contact = contact_zone(f.obj, cfg.contact_reach * height) & zone
             spatial = bool(((hidden | (not self.moving)) & contact).any())
         else:
@@ -149,10 +190,21 @@ class WindowAnalysis(AlignedWindow):
         # In the mirror image a reflection may darken and brighten side by side: it is exempt.
         found = drop_mixed(found, (shadow_evidence(ratio, kept, cfg) > 0) & ~region,
                            (light_evidence(ratio, kept, cfg) > 0) & ~region, MIX_REACH, MIXED_MAX)
+        return _Temporal(box, raw, frame, obj, user, zone, hidden, near_obj, usable, evidence, found, kept,
+                         raw_bg, region, source, min_area, height, sigma if spatial else None)
+
+    def _finish(self, t: "_Temporal", spatial: bool, support: np.ndarray | None) -> Evidence:
+        """Persistence, then (with ``spatial``, where the frame allows it) the spatial cues."""
+        cfg = self.config
+        box, frame, obj, user, zone, hidden, near_obj = t.box, t.frame, t.obj, t.user, t.zone, t.hidden, t.near_obj
+        usable, evidence, found, region, source, min_area = t.usable, t.evidence, t.found, t.region, t.source, t.min_area
+        raw_bg, sigma = t.raw_bg, t.sigma
+        height = t.height
         if support is not None:
-            found = keep_persistent(found, support[crop], PERSIST_LEVEL)
-        confidence = kept * usable
+            found = keep_persistent(found, support[box[0]:box[1], box[2]:box[3]], PERSIST_LEVEL)
+        confidence = t.kept * usable
         shade_bg = raw_bg
+        spatial = spatial and sigma is not None
 
         # Spatial cues: only next to the object's base (contact shadows) and in its mirror image,
         # where time shows nothing: the object stays put, or the point is never seen unaffected.
@@ -176,7 +228,7 @@ class WindowAnalysis(AlignedWindow):
                 confidence = np.where(need, skept * sfound, confidence)
                 shade_bg = np.where(need[..., None], sbg, raw_bg)
                 usable = usable | need
-        return Evidence(box, raw, obj, user, evidence, found, confidence, shade_bg, usable)
+        return Evidence(box, t.raw, obj, user, evidence, found, confidence, shade_bg, usable)
 
     def support(self, i: int, side: list[np.ndarray]) -> np.ndarray:
         """Share ``(H, W)`` float32 of the neighbouring frames whose side-effect mask, carried into
@@ -223,19 +275,23 @@ class WindowAnalysis(AlignedWindow):
         kept, capped = cap_region(soft, (soft >= cfg.threshold) & ~ev.obj, ev.obj, int(cfg.max_fraction * h * w))
         if capped:
             soft = np.where(kept, soft, np.minimum(soft, np.float32(np.nextafter(np.float16(cfg.threshold), 0))))
+        y0, y1, x0, x1 = box_of(soft > 0, pad=1)
         if cfg.relight:
-            shading = estimate_shading(ev.frame, ev.shade_bg, ev.usable, SHADING_SIGMA)
+            # Only the kept crop, with a margin wide enough that the blurs below see what they would
+            # on the whole search zone.
+            c0, c1, d0, d1 = box_of(soft > 0, pad=1 + RELIGHT_MARGIN)
+            c = np.s_[c0:c1, d0:d1]
+            shading = estimate_shading(ev.frame[c], ev.shade_bg[c], ev.usable[c], SHADING_SIGMA)
             # Only where this frame shows evidence of its own: a user's AFFECTED region without any
             # is left as it is, for the engine to fill.
-            confidence = ev.confidence * grow(ev.found, 1)
+            confidence = ev.confidence[c] * grow(ev.found[c], 1)
             gain = relight_gain(shading, cv2.GaussianBlur(confidence, (0, 0), NOISE_SIGMA))
+            gain = gain[y0 - c0:y1 - c0, x0 - d0:x1 - d0]
         else:
-            gain = np.ones(soft.shape + (3,), np.float32)
-        y0, y1, x0, x1 = box_of(soft > 0, pad=1)
+            gain = np.ones((y1 - y0, x1 - x0, 3), np.float32)
         Y0, _, X0, _ = ev.box
         box = (Y0 + y0, Y0 + y1, X0 + x0, X0 + x1)
-        return FrameEstimate(box, soft[y0:y1, x0:x1].astype(np.float16),
-                             gain[y0:y1, x0:x1].astype(np.float16), capped)
+        return FrameEstimate(box, soft[y0:y1, x0:x1].astype(np.float16), gain.astype(np.float16), capped)
 
 
 def analyse_window(frames: list[WorkFrame], lo: int, hi: int, config: SideEffectConfig,
@@ -243,15 +299,22 @@ def analyse_window(frames: list[WorkFrame], lo: int, hi: int, config: SideEffect
     """Estimates for ``frames[lo:hi]``, using the whole window as temporal context."""
     win = WindowAnalysis(frames, config, scale)
     background, known = win.background(win.zones)
-    # The first guess is needed in every frame to refine the background, else only in the frames
-    # that confirm the kept ones.
-    wanted = range(len(frames)) if config.refine_background else range(
-        max(0, lo - PERSIST_FRAMES), min(len(frames), hi + PERSIST_FRAMES))
-    empty = np.zeros(frames[0].obj.shape, bool)
-    side = [win.side_mask(i, background, known) if i in wanted else empty for i in range(len(frames))]
-    if config.refine_background:
+    n = len(frames)
+    side = [np.zeros(frames[0].obj.shape, bool)] * n
+    if config.refine_background:  # the first guess is needed in every frame
+        side = [win.side_mask(i, background, known) for i in range(n)]
+        win.forget()
         background, known = win.background(win.zones, side, first=(background, known))
-    estimates = [win.estimate(i, background, known, win.support(i, side)) for i in range(lo, hi)]
+        done = n
+    else:  # only in the frames that confirm the kept ones, each just before it is needed
+        done = max(0, lo - PERSIST_FRAMES)
+    estimates = []
+    for i in range(lo, hi):
+        while done < min(n, i + PERSIST_FRAMES + 1):
+            side[done] = win.side_mask(done, background, known)
+            done += 1
+        estimates.append(win.estimate(i, background, known, win.support(i, side)))
+    win.forget()
     capped = sum(e.capped for e in estimates)
     if capped:
         log.warning("side effects: the estimate covered more than %.0f%% of the frame in %d frame(s); "
