@@ -170,7 +170,10 @@ def test_bad_engine_option(capsys, work):
 
 
 SLOW_RUN = textwrap.dedent("""
-    import sys, time
+    import signal, sys, time
+    # A shell that starts the test suite in the background (make under nohup, some CI runners)
+    # hands its children SIGINT ignored; a user's Ctrl-C is not, so restore Python's handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, {src!r})
     from cleanplate.engines import register
     from cleanplate.engines.base import Engine
