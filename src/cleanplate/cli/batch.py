@@ -13,6 +13,7 @@ import time
 import click
 
 from ..errors import CleanplateError
+from .shared import removal_options
 
 _MANIFEST_SUFFIXES = (".csv", ".json")
 
@@ -93,22 +94,7 @@ def _remove_long_each(jobs, report, run: dict, split: dict, config: dict):
 @click.option("--work-dir", type=click.Path(),
               help="With segments: a folder every worker can reach, for the segments' frames "
                    "(default: beside the output).")
-@click.option("-e", "--engine", default="propagate", show_default=True,
-              help="propagate (CPU, no weights) or diffusion.")
-@click.option("--side-effects", type=click.Choice(["auto", "off"]), default="off", show_default=True,
-              help="auto: also remove the object's shadow and reflection.")
-@click.option("--invert-mask", is_flag=True, help="The masks are black where the object is.")
-@click.option("--mask-kind", type=click.Choice(["auto", "binary", "quadmask"]), default="auto", show_default=True,
-              help="How to read the masks; auto recognises a quadmask by its grey levels.")
-@click.option("--dilate", default=4, show_default=True, help="Grow the mask by this many pixels.")
-@click.option("--feather", default=3, show_default=True, help="Blend ramp inside the hole edge, pixels.")
-@click.option("--quality", default=18, show_default=True, type=click.IntRange(0, 51),
-              help="x264 CRF (lower = better, larger).")
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-@click.option("-O", "--option", "engine_options", multiple=True, metavar="KEY=VALUE",
-              help="Engine option, e.g. -O window=60 (repeatable).")
-@click.option("--progress/--no-progress", default=None,
-              help="Draw a progress bar (default: only when stderr is a terminal).")
+@removal_options
 def command(source, mask, output, videos, masks, out, suffix, ray_address, workers, cpus_per_job, gpus_per_job,
             segments, segment_seconds, overlap, work_dir, engine, engine_options, progress, **options):
     """Clean many videos — listed in SOURCE (a .csv/.json manifest of video,mask,output), matched by

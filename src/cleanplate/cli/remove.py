@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from .shared import removal_options
+
 
 @click.command("remove")
 @click.argument("video", type=click.Path())
@@ -14,24 +16,10 @@ import click
                    "127 affected, 255 keep).")
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Output .mp4/.mov/.mkv, or a folder for PNG frames.")
-@click.option("-e", "--engine", default="propagate", show_default=True, help="propagate (CPU, no weights) or diffusion.")
-@click.option("--side-effects", type=click.Choice(["auto", "off"]), default="off", show_default=True,
-              help="auto: also remove the object's shadow and reflection.")
-@click.option("--invert-mask", is_flag=True, help="The mask is black where the object is.")
-@click.option("--mask-kind", type=click.Choice(["auto", "binary", "quadmask"]), default="auto", show_default=True,
-              help="How to read the mask; auto recognises a quadmask by its grey levels.")
-@click.option("--dilate", default=4, show_default=True, help="Grow the mask by this many pixels.")
-@click.option("--feather", default=3, show_default=True, help="Blend ramp inside the hole edge, pixels.")
-@click.option("--quality", default=18, show_default=True, type=click.IntRange(0, 51),
-              help="x264 CRF (lower = better, larger).")
+@removal_options
 @click.option("--save-mask", type=click.Path(), help="Also write the region that was replaced.")
 @click.option("--save-quadmask", type=click.Path(), help="Also write the quadmask used, to inspect or edit.")
 @click.option("--compare", type=click.Path(), help="Also write input and output side by side.")
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-@click.option("-O", "--option", "engine_options", multiple=True, metavar="KEY=VALUE",
-              help="Engine option, e.g. -O window=60 (repeatable).")
-@click.option("--progress/--no-progress", default=None,
-              help="Draw a progress bar (default: only when stderr is a terminal).")
 @click.option("--model", type=click.Path(), help="diffusion: a cleanplate checkpoint or a Wan2.1/Fun-InP folder.")
 @click.option("--prior", type=click.Choice(["none", "propagate"]), help="diffusion: start from the propagate result.")
 @click.option("--strength", type=float, help="diffusion: with --prior, noise level to start from (0 keeps the prior).")
