@@ -29,7 +29,7 @@ from ..clip import Clip, VideoInfo
 from ..errors import InputError
 from ..io import open_mask, open_video
 from ..io.align import alignment
-from ..io.images import is_image, list_images, read_grey, read_rgb
+from ..io.images import is_image, read_grey
 from ..io.masks import level_table
 from ..io.video import VideoSource, make_upright
 
@@ -129,13 +129,7 @@ def read_frames(source: VideoSource, start: int, stop: int, grey: bool = False) 
     if not 0 <= start <= stop <= len(source):
         raise ValueError(f"frames [{start}, {stop}) are outside the {len(source)} frames of {source.path}")
     if source.is_folder:
-        for path in list_images(source.path)[start:stop]:
-            image = read_grey(path) if grey else read_rgb(path)
-            if image.shape[:2] != (source.info.height, source.info.width):
-                raise InputError(path, f"is {image.shape[1]}x{image.shape[0]} but the first frame is "
-                                 f"{source.info.width}x{source.info.height}",
-                                 "export every frame of the folder at one size")
-            yield image
+        yield from source.folder_frames(start, stop, grey)
         return
     frames = _seek_decode(source, start, "gray" if grey else "rgb24") if start > 0 else None
     if frames is None:

@@ -17,7 +17,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 
@@ -231,23 +231,28 @@ class VideoSource:
 
     def __iter__(self) -> Iterator[np.ndarray]:
         """Frames ``(H, W, 3) uint8 RGB``, upright."""
-        return self._stream(read_rgb, "rgb24")
+        return self._stream(grey=False)
 
     def grey(self) -> Iterator[np.ndarray]:
         """Frames ``(H, W) uint8`` luma, upright (what masks are read as)."""
-        return self._stream(read_grey, "gray")
+        return self._stream(grey=True)
 
-    def _stream(self, read_image: Callable[[Path], np.ndarray], pix_fmt: str) -> Iterator[np.ndarray]:
+    def folder_frames(self, start: int = 0, stop: int | None = None, grey: bool = False) -> Iterator[np.ndarray]:
+        """Images ``[start, stop)`` of a frame folder, each checked to have the first one's size."""
+        read_image = read_grey if grey else read_rgb
+        for p in self._images[start:stop]:
+            image = read_image(p)
+            if image.shape[:2] != (self.info.height, self.info.width):
+                raise InputError(p, f"is {image.shape[1]}x{image.shape[0]} but the first frame is "
+                                    f"{self.info.width}x{self.info.height}",
+                                 "export every frame of the folder at one size")
+            yield image
+
+    def _stream(self, grey: bool) -> Iterator[np.ndarray]:
         if self._images is not None:
-            for i, p in enumerate(self._images):
-                image = read_image(p)
-                if image.shape[:2] != (self.info.height, self.info.width):
-                    raise InputError(p, f"is {image.shape[1]}x{image.shape[0]} but the first frame is "
-                                        f"{self.info.width}x{self.info.height}",
-                                     "export every frame of the folder at one size")
-                yield image
+            yield from self.folder_frames(grey=grey)
             return
-        yield from self._exactly(self._decode(pix_fmt))
+        yield from self._exactly(self._decode("gray" if grey else "rgb24"))
 
     def _decode(self, pix_fmt: str) -> Iterator[np.ndarray]:
         import av
