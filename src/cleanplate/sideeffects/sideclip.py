@@ -23,6 +23,7 @@ from ..clip import Clip
 from ..progress import ProgressFn, report
 from .config import SideEffectConfig
 from .estimate import FrameEstimate, WorkFrame, analyse_window
+from .mirror import Mirror, find_mirrors, mirror_band
 from .relight import apply_gain
 
 SHARED_DECODE_BYTES = 256 << 20  # hold a window of full-resolution frames (and masks) up to this size
@@ -88,6 +89,7 @@ class SideEffectClip(Clip):
         self.scale = min(1.0, config.work_size / max(w, h))
         self.work_size = (max(1, round(w * self.scale)), max(1, round(h * self.scale)))
         self._cache: OrderedDict[int, list[FrameEstimate]] = OrderedDict()
+        self._mirrors: OrderedDict[int, list[Mirror]] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- analysis ---------------------------------------------------------------------------------
@@ -208,12 +210,40 @@ class SideEffectClip(Clip):
         out[new] = quadmask.AFFECTED
         return out
 
-    def relight(self, frame: np.ndarray, marked: np.ndarray, est: FrameEstimate) -> np.ndarray:
-        """``frame`` with the shading divided out inside the AFFECTED region of ``marked`` only."""
+    def reflections(self, index: int, frame: np.ndarray, q: np.ndarray, est: FrameEstimate) -> list[Mirror]:
+        """The reflecting surfaces under the object in frame ``index`` (none where nothing is
+        affected), found once per frame for every stream of the clip."""
+        if est.box is None or not self.config.reflections:
+            return []
+        with self._lock:
+            found = self._mirrors.get(index)
+        if found is None:
+            found = find_mirrors(frame, quadmask.object_region(q))
+            with self._lock:
+                self._mirrors[index] = found
+                while len(self._mirrors) > 2 * self.config.window:
+                    self._mirrors.popitem(last=False)
+        return found
+
+    def mirrors(self, index: int) -> list[Mirror]:
+        """What :meth:`reflections` found in frame ``index``, once a stream has read that frame
+        (the mirror fill after the engine uses it: see :mod:`.mirror`)."""
+        with self._lock:
+            return self._mirrors.get(index, [])
+
+    def relight(self, frame: np.ndarray, marked: np.ndarray, est: FrameEstimate,
+                mirrors: list[Mirror] = ()) -> np.ndarray:
+        """``frame`` with the shading divided out inside the AFFECTED region of ``marked`` only.
+
+        A reflection is not a change of shading: the water under each of ``mirrors`` is left as it
+        is, for the mirror fill to rebuild.
+        """
         if est.box is None or not self.config.relight:
             return frame
         (y0, y1, x0, x1), gain = self._upsample(est.gain, est.box, marked.shape)
         region = quadmask.affected_region(marked[y0:y1, x0:x1])
+        if mirrors:
+            region &= ~mirror_band(mirrors, marked.shape)[y0:y1, x0:x1]
         out = frame.copy()
         out[y0:y1, x0:x1] = apply_gain(frame[y0:y1, x0:x1], gain, region)
         return out
@@ -229,9 +259,9 @@ class SideEffectClip(Clip):
 
     def pairs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Relit frames and marked quadmasks, the source decoded once for them and the analysis."""
-        for (frame, q), est in self._estimated(self.source.pairs()):
+        for index, ((frame, q), est) in enumerate(self._estimated(self.source.pairs())):
             marked = self.mark(q, est)
-            yield self.relight(frame, marked, est), marked
+            yield self.relight(frame, marked, est, self.reflections(index, frame, q, est)), marked
 
     def map_masks(self, fn) -> Clip:
         """The same clip with ``fn`` applied to every marked quadmask; its ``pairs()`` stays one stream
@@ -255,6 +285,9 @@ class _MappedSideEffectClip(Clip):
     def pairs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for frame, q in self.side.pairs():
             yield frame, self.fn(q)
+
+    def mirrors(self, index: int) -> list[Mirror]:
+        return self.side.mirrors(index)
 
     def map_masks(self, fn) -> Clip:
         inner = self.fn
