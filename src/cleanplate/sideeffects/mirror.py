@@ -29,7 +29,7 @@ from .reflections import MIN_PART
 
 MIN_HEIGHT = 24  # pixels: smaller parts (mask fragments) have too few rows to recognise a reflection by
 SEARCH_UP = 0.35  # the line may lie this many part heights above the mask's lowest row (a floating hull)
-SEARCH_DOWN = 0.6  # ... or this many below it (a mask drawn too big, a part that does not touch the surface)
+SEARCH_DOWN = 1.0  # ... or this many below it (a mask drawn too big, a part that does not touch the surface)
 BAND = 0.6  # rows below the line compared, in part heights
 MIN_NCC = 0.6  # mirror correlation (of the image and of its detail) a reflection needs to be corrected
 COARSE_ROWS = 48  # the coarse search runs on an image shrunk until the part is about this many rows tall
@@ -141,7 +141,7 @@ def find_mirrors(frame: np.ndarray, obj: np.ndarray) -> list[Mirror]:
         height = bottom - top + 1
         lo = max(top + 2, int(bottom - SEARCH_UP * height))
         hi = min(h - 4, int(np.ceil(bottom + SEARCH_DOWN * height)))
-        depth = int(min(BAND * height, lo - top))
+        depth = int((BAND + SEARCH_DOWN) * height)  # below the lowest line, the whole object's mirror image
         step = max(1, height // COARSE_ROWS)
         if hi <= lo or depth < 8 or x1 - x0 < 8:
             continue

@@ -211,9 +211,10 @@ class SideEffectClip(Clip):
         return out
 
     def reflections(self, index: int, frame: np.ndarray, q: np.ndarray, est: FrameEstimate) -> list[Mirror]:
-        """The reflecting surfaces under the object in frame ``index`` (none where nothing is
-        affected), found once per frame for every stream of the clip."""
-        if est.box is None or not self.config.reflections:
+        """The reflecting surfaces under the object in frame ``index``, found once per frame for
+        every stream of the clip. Looked for even where the estimate found nothing: it looks for a
+        reflection right under the object, and one lifted off the surface mirrors further down."""
+        if not self.config.reflections:
             return []
         with self._lock:
             found = self._mirrors.get(index)
