@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 
 from cleanplate import quadmask
-from cleanplate.sideeffects.mirror import find_mirrors, mirror_band, mirror_fill
+from cleanplate.sideeffects.mirror import carry_mirrors, find_mirrors, mirror_band, mirror_fill
 
 H, W, LINE = 96, 128, 60  # the surface's line lies between rows LINE and LINE + 1 (line2 = 2 * LINE + 1)
 
@@ -119,3 +119,16 @@ def test_mirror_fill_keeps_water_the_engine_found():
     err = np.abs(out.astype(int) - clean.astype(int)).max(-1)[q == quadmask.AFFECTED]
     assert err.mean() < 1.0
     assert mirror_fill(frame, filled, q, []) == (filled, q)
+
+
+def test_carry_mirrors_moves_the_last_surface_onto_the_overlapping_part():
+    frame, _, obj = _scene()
+    (m,) = find_mirrors(frame, obj)
+    moved = np.zeros_like(obj)
+    moved[LINE - 30:LINE + 1, 52:82] = True  # the object slid 12 pixels to the right
+    (carried,) = carry_mirrors([m], moved)
+    assert (carried.line2, carried.attenuation) == (m.line2, m.attenuation)
+    assert abs(carried.x0 - 52) < 4 and abs(carried.x1 - 82) < 4
+    away = np.zeros_like(obj)
+    away[LINE - 30:LINE + 1, 90:120] = True  # no overlap: a different object, nothing carried
+    assert carry_mirrors([m], away) == []

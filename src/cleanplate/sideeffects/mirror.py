@@ -188,6 +188,22 @@ def find_mirrors(frame: np.ndarray, obj: np.ndarray) -> list[Mirror]:
     return mirrors
 
 
+def carry_mirrors(previous: list[Mirror], obj: np.ndarray) -> list[Mirror]:
+    """The mirrors of the previous frame, moved onto this frame's parts of ``obj`` that overlap them.
+
+    A reflecting surface does not vanish between two frames; when the search misses it in one
+    (the object turned its plainest side, a splash), keeping the last line and attenuation keeps
+    the rebuilt water from flickering back to an invented fill.
+    """
+    carried = []
+    for x0, x1, _, _ in _parts(obj, PART_STEP):
+        for m in previous:
+            if min(x1, m.x1) > max(x0, m.x0):
+                carried.append(dataclasses.replace(m, x0=x0, x1=x1))
+                break
+    return carried
+
+
 def _columns(m: Mirror, width: int) -> tuple[int, int]:
     """Columns the reflection of ``m``'s part may reach: grown for its soft edges and the ripples."""
     pad = max(4, (m.x1 - m.x0) // 4)
@@ -301,4 +317,4 @@ def mirror_fill(frame: np.ndarray, filled: np.ndarray, q: np.ndarray,
     return out, q
 
 
-__all__ = ["Mirror", "find_mirrors", "mirror_band", "mirror_fill"]
+__all__ = ["Mirror", "carry_mirrors", "find_mirrors", "mirror_band", "mirror_fill"]

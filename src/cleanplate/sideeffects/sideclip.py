@@ -23,9 +23,10 @@ from ..clip import Clip
 from ..progress import ProgressFn, report
 from .config import SideEffectConfig
 from .estimate import FrameEstimate, WorkFrame, analyse_window
-from .mirror import Mirror, find_mirrors, mirror_band
+from .mirror import Mirror, carry_mirrors, find_mirrors, mirror_band
 from .relight import apply_gain
 
+MIRROR_HOLD = 4  # frames in a row a reflecting surface is carried over when the search misses it
 SHARED_DECODE_BYTES = 256 << 20  # hold a window of full-resolution frames (and masks) up to this size
 
 
@@ -89,7 +90,7 @@ class SideEffectClip(Clip):
         self.scale = min(1.0, config.work_size / max(w, h))
         self.work_size = (max(1, round(w * self.scale)), max(1, round(h * self.scale)))
         self._cache: OrderedDict[int, list[FrameEstimate]] = OrderedDict()
-        self._mirrors: OrderedDict[int, list[Mirror]] = OrderedDict()
+        self._mirrors: OrderedDict[int, tuple[list[Mirror], int]] = OrderedDict()  # (mirrors, frames carried)
         self._lock = threading.Lock()
 
     # -- analysis ---------------------------------------------------------------------------------
@@ -213,24 +214,30 @@ class SideEffectClip(Clip):
     def reflections(self, index: int, frame: np.ndarray, q: np.ndarray, est: FrameEstimate) -> list[Mirror]:
         """The reflecting surfaces under the object in frame ``index``, found once per frame for
         every stream of the clip. Looked for even where the estimate found nothing: it looks for a
-        reflection right under the object, and one lifted off the surface mirrors further down."""
+        reflection right under the object, and one lifted off the surface mirrors further down.
+        Where the search misses a surface the last frame had, that one is carried over, for up to
+        ``MIRROR_HOLD`` frames in a row (see :func:`.mirror.carry_mirrors`)."""
         if not self.config.reflections:
             return []
         with self._lock:
-            found = self._mirrors.get(index)
-        if found is None:
-            found = find_mirrors(frame, quadmask.object_region(q))
+            known = self._mirrors.get(index)
+            last = self._mirrors.get(index - 1)
+        if known is None:
+            obj = quadmask.object_region(q)
+            known = (find_mirrors(frame, obj), 0)
+            if not known[0] and last is not None and last[0] and last[1] < MIRROR_HOLD:
+                known = (carry_mirrors(last[0], obj), last[1] + 1)
             with self._lock:
-                self._mirrors[index] = found
+                self._mirrors[index] = known
                 while len(self._mirrors) > 2 * self.config.window:
                     self._mirrors.popitem(last=False)
-        return found
+        return known[0]
 
     def mirrors(self, index: int) -> list[Mirror]:
         """What :meth:`reflections` found in frame ``index``, once a stream has read that frame
         (the mirror fill after the engine uses it: see :mod:`.mirror`)."""
         with self._lock:
-            return self._mirrors.get(index, [])
+            return self._mirrors.get(index, ([], 0))[0]
 
     def relight(self, frame: np.ndarray, marked: np.ndarray, est: FrameEstimate,
                 mirrors: list[Mirror] = ()) -> np.ndarray:
