@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 IDENTITY = np.eye(3)
 STILL_PIXELS = 0.25  # corner displacement below which the camera counts as still
+LK_WINDOW = 11  # Lucas-Kanade window (working pixels): as well aligned as 15 on the samples, at half the cost
 
 
 def frame_motion(ref_grey: np.ndarray, grey: np.ndarray, usable: np.ndarray,
@@ -39,7 +40,7 @@ def frame_motion(ref_grey: np.ndarray, grey: np.ndarray, usable: np.ndarray,
     flags, start = 0, None
     if guess is not None:
         flags, start = cv2.OPTFLOW_USE_INITIAL_FLOW, cv2.perspectiveTransform(corners, guess)
-    moved, status, _ = cv2.calcOpticalFlowPyrLK(grey, ref_grey, corners, start, winSize=(15, 15),
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(grey, ref_grey, corners, start, winSize=(LK_WINDOW, LK_WINDOW),
                                                 maxLevel=3, flags=flags)
     ok = status.ravel() == 1
     if ok.sum() < 12:
