@@ -146,20 +146,24 @@ class WindowAnalysis(AlignedWindow):
         height, zone = self.heights[i], self.zones[i]
         if not zone.any():
             return None
-        hidden = self.mask_from_ref(self.in_view & ~known_ref, i)
+        # Everything below is read inside a box around the search zone (the widest one first).
+        sigma = max(2.0, 0.25 * height)
+        wide = box_of(zone, pad=int(3 * NOISE_SIGMA + 2 + 2 * sigma))
+        hidden = self.mask_from_ref(self.in_view & ~known_ref, i, wide)
         if cfg.spatial and height:
-            contact = contact_zone(f.obj, cfg.contact_reach * height) & zone
+            near = np.s_[wide[0]:wide[1], wide[2]:wide[3]]
+            contact = contact_zone(f.obj[near], cfg.contact_reach * height) & zone[near]
             spatial = bool(((hidden | (not self.moving)) & contact).any())
         else:
             spatial = False
-        sigma = max(2.0, 0.25 * height)
         box = box_of(zone, pad=int(3 * NOISE_SIGMA + 2 + (2 * sigma if spatial else 0)))
         crop = np.s_[box[0]:box[1], box[2]:box[3]]
-        obj, user, zone, hidden = f.obj[crop], f.user[crop], zone[crop], hidden[crop]
+        hidden = hidden[box[0] - wide[0]:box[1] - wide[0], box[2] - wide[2]:box[3] - wide[2]]
+        obj, user, zone = f.obj[crop], f.user[crop], zone[crop]
         raw = f.image[crop].astype(np.float32)
         frame = _blur(raw)
-        raw_bg = self.from_ref(background, i)[crop]
-        known = self.mask_from_ref(known_ref, i)[crop]
+        raw_bg = self.from_ref(background, i, box)
+        known = self.mask_from_ref(known_ref, i, box)
         bg = masked_blur(raw_bg, known, NOISE_SIGMA)[0]
         near_obj = grow(obj, OBJECT_MARGIN)
         zone &= ~near_obj

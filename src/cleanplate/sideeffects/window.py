@@ -98,18 +98,36 @@ class AlignedWindow:
         """A bool mask of frame ``i`` on the canvas."""
         return mask if self.still else align.warp_mask(mask, self.transforms[i], self.canvas)
 
-    def from_ref(self, image: np.ndarray, i: int) -> np.ndarray:
-        """A canvas image in frame ``i``'s coordinates."""
-        if self.still:
-            return image
-        return align.warp(image, self.transforms[i], self.size, inverse=True)
+    def _to_box(self, i: int, box: tuple[int, int, int, int] | None) -> tuple[np.ndarray, tuple[int, int]]:
+        """Transform from the crop ``box`` ``(y0, y1, x0, x1)`` of frame ``i`` (the whole frame: None)
+        to the canvas, and the crop's ``(w, h)``."""
+        if box is None:
+            return self.transforms[i], self.size
+        y0, y1, x0, x1 = box
+        return self.transforms[i] @ np.float64([[1, 0, x0], [0, 1, y0], [0, 0, 1]]), (x1 - x0, y1 - y0)
 
-    def mask_from_ref(self, mask: np.ndarray, i: int) -> np.ndarray:
-        """A canvas bool mask in frame ``i``'s coordinates (False where the canvas does not reach)."""
+    def from_ref(self, image: np.ndarray, i: int, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+        """A canvas image in frame ``i``'s coordinates (only its crop ``box``, when given)."""
         if self.still:
-            return mask
-        back = align.warp_mask(mask, self.transforms[i], self.size, inverse=True)
-        return back & align.coverage(self.transforms[i], self.size, inverse=True, source_size=self.canvas)
+            return image if box is None else image[box[0]:box[1], box[2]:box[3]]
+        h, size = self._to_box(i, box)
+        return align.warp(image, h, size, inverse=True)
+
+    def mask_from_ref(self, mask: np.ndarray, i: int, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+        """A canvas bool mask in frame ``i``'s coordinates (False where the canvas does not reach);
+        only its crop ``box``, when given."""
+        if self.still:
+            return mask if box is None else mask[box[0]:box[1], box[2]:box[3]]
+        h, size = self._to_box(i, box)
+        back = align.warp_mask(mask, h, size, inverse=True)
+        if box is None:
+            return back & align.coverage(h, size, inverse=True, source_size=self.canvas)
+        # The coverage is eroded by one pixel: read one more around the crop, as the whole frame would.
+        (fh, fw), (y0, y1, x0, x1) = self.frames[i].obj.shape, box
+        wide = (max(y0 - 1, 0), min(y1 + 1, fh), max(x0 - 1, 0), min(x1 + 1, fw))
+        hw, wide_size = self._to_box(i, wide)
+        cover = align.coverage(hw, wide_size, inverse=True, source_size=self.canvas)
+        return back & cover[y0 - wide[0]:y1 - wide[0], x0 - wide[2]:x1 - wide[2]]
 
     def carry(self, mask: np.ndarray, j: int, i: int) -> np.ndarray:
         """Frame ``j``'s ``mask`` in frame ``i``, moved by the camera and by the object's own motion."""
