@@ -192,8 +192,9 @@ class WindowAnalysis(AlignedWindow):
         else:
             found = grow_fringe(grow_regions(seeds, min_area), evidence, FRINGE)
         # In the mirror image a reflection may darken and brighten side by side: it is exempt.
-        found = drop_mixed(found, (shadow_evidence(ratio, kept, cfg) > 0) & ~region,
-                           (light_evidence(ratio, kept, cfg) > 0) & ~region, MIX_REACH, MIXED_MAX)
+        if found.any():
+            found = drop_mixed(found, (shadow_evidence(ratio, kept, cfg) > 0) & ~region,
+                               (light_evidence(ratio, kept, cfg) > 0) & ~region, MIX_REACH, MIXED_MAX)
         return _Temporal(box, raw, frame, obj, user, zone, hidden, near_obj, usable, evidence, found, kept,
                          raw_bg, region, source, min_area, height, sigma if spatial else None)
 
@@ -251,8 +252,13 @@ class WindowAnalysis(AlignedWindow):
         """The strongest of the shadow, light and reflection evidence against the background."""
         cfg = self.config
         cues = [shadow_evidence(dark_ratio, kept, cfg) * cfg.shadows,
-                light_evidence(bright_ratio, kept, cfg) * ramp(luminance(hi), DARK_LO, DARK_HI) * cfg.lights,
-                change_evidence(frame, lo, hi, cfg) * region * cfg.reflections]
+                light_evidence(bright_ratio, kept, cfg) * ramp(luminance(hi), DARK_LO, DARK_HI) * cfg.lights]
+        if cfg.reflections and region.any():  # only inside the mirror image: computed on its box alone
+            y0, y1, x0, x1 = box_of(region, pad=0)
+            b = np.s_[y0:y1, x0:x1]
+            change = np.zeros(region.shape, np.float32)
+            change[b] = change_evidence(frame[b], lo[b], hi[b], cfg) * region[b]
+            cues.append(change)
         return np.maximum.reduce(cues)
 
     def side_mask(self, i: int, background: np.ndarray, known: np.ndarray) -> np.ndarray:

@@ -55,7 +55,9 @@ def relight_gain(shading: np.ndarray, confidence: np.ndarray) -> np.ndarray:
 def apply_gain(frame: np.ndarray, gain: np.ndarray, region: np.ndarray) -> np.ndarray:
     """``frame`` ``(H, W, 3) uint8`` with ``gain`` applied inside ``region`` only; other pixels bit-exact."""
     out = frame.copy()
-    ys, xs = np.nonzero(region)
-    if len(ys):
-        out[ys, xs] = np.clip(frame[ys, xs] * gain[ys, xs] + 0.5, 0, 255).astype(np.uint8)
+    if region.any():  # on the region's rows and columns at once: cheaper than gathering its pixels
+        ys, xs = np.nonzero(region.any(axis=1))[0], np.nonzero(region.any(axis=0))[0]
+        box = np.s_[ys[0]:ys[-1] + 1, xs[0]:xs[-1] + 1]
+        relit = np.clip(frame[box] * gain[box] + 0.5, 0, 255).astype(np.uint8)
+        np.copyto(out[box], relit, where=region[box][..., None])
     return out
