@@ -33,6 +33,24 @@ def test_masked_median_ignores_excluded_samples():
     assert not known[0, 1]
 
 
+@pytest.mark.parametrize("count", [20, 40])
+def test_background_is_the_median_of_frames_spread_over_the_whole_window(count):
+    from cleanplate.sideeffects.window import MEDIAN_FRAMES, AlignedWindow, WorkFrame
+
+    empty = np.zeros((10, 12), bool)
+    frames = [WorkFrame(np.full((10, 12, 3), 5 * i, np.uint8), empty, empty) for i in range(count)]
+    win = AlignedWindow(frames)  # flat frames: no corners, a still camera
+    sampled = np.asarray(win.sampled)
+    if count <= MEDIAN_FRAMES:
+        assert sampled.tolist() == list(range(count))
+    else:
+        assert len(sampled) == MEDIAN_FRAMES and sampled[0] == 0 and sampled[-1] == count - 1
+        assert np.all(np.diff(sampled) >= 1) and np.diff(sampled).max() <= 2  # no gap: spread evenly
+    median, known = win.background([~empty] * count)
+    assert known.all()
+    assert np.allclose(median, np.median(5.0 * sampled))
+
+
 @pytest.mark.parametrize("count,size,overlap", [(1, 5, 2), (5, 5, 2), (6, 5, 2), (23, 8, 3), (40, 60, 16), (17, 4, 0)])
 def test_window_spans_keep_every_frame_once_with_context(count, size, overlap):
     kept = []

@@ -146,20 +146,24 @@ class WindowAnalysis(AlignedWindow):
         height, zone = self.heights[i], self.zones[i]
         if not zone.any():
             return None
-        hidden = self.mask_from_ref(self.in_view & ~known_ref, i)
+        # Everything below is read inside a box around the search zone (the widest one first).
+        sigma = max(2.0, 0.25 * height)
+        wide = box_of(zone, pad=int(3 * NOISE_SIGMA + 2 + 2 * sigma))
+        hidden = self.mask_from_ref(self.in_view & ~known_ref, i, wide)
         if cfg.spatial and height:
-            contact = contact_zone(f.obj, cfg.contact_reach * height) & zone
+            near = np.s_[wide[0]:wide[1], wide[2]:wide[3]]
+            contact = contact_zone(f.obj[near], cfg.contact_reach * height) & zone[near]
             spatial = bool(((hidden | (not self.moving)) & contact).any())
         else:
             spatial = False
-        sigma = max(2.0, 0.25 * height)
         box = box_of(zone, pad=int(3 * NOISE_SIGMA + 2 + (2 * sigma if spatial else 0)))
         crop = np.s_[box[0]:box[1], box[2]:box[3]]
-        obj, user, zone, hidden = f.obj[crop], f.user[crop], zone[crop], hidden[crop]
+        hidden = hidden[box[0] - wide[0]:box[1] - wide[0], box[2] - wide[2]:box[3] - wide[2]]
+        obj, user, zone = f.obj[crop], f.user[crop], zone[crop]
         raw = f.image[crop].astype(np.float32)
         frame = _blur(raw)
-        raw_bg = self.from_ref(background, i)[crop]
-        known = self.mask_from_ref(known_ref, i)[crop]
+        raw_bg = self.from_ref(background, i, box)
+        known = self.mask_from_ref(known_ref, i, box)
         bg = masked_blur(raw_bg, known, NOISE_SIGMA)[0]
         near_obj = grow(obj, OBJECT_MARGIN)
         zone &= ~near_obj
@@ -188,8 +192,9 @@ class WindowAnalysis(AlignedWindow):
         else:
             found = grow_fringe(grow_regions(seeds, min_area), evidence, FRINGE)
         # In the mirror image a reflection may darken and brighten side by side: it is exempt.
-        found = drop_mixed(found, (shadow_evidence(ratio, kept, cfg) > 0) & ~region,
-                           (light_evidence(ratio, kept, cfg) > 0) & ~region, MIX_REACH, MIXED_MAX)
+        if found.any():
+            found = drop_mixed(found, (shadow_evidence(ratio, kept, cfg) > 0) & ~region,
+                               (light_evidence(ratio, kept, cfg) > 0) & ~region, MIX_REACH, MIXED_MAX)
         return _Temporal(box, raw, frame, obj, user, zone, hidden, near_obj, usable, evidence, found, kept,
                          raw_bg, region, source, min_area, height, sigma if spatial else None)
 
@@ -247,8 +252,13 @@ class WindowAnalysis(AlignedWindow):
         """The strongest of the shadow, light and reflection evidence against the background."""
         cfg = self.config
         cues = [shadow_evidence(dark_ratio, kept, cfg) * cfg.shadows,
-                light_evidence(bright_ratio, kept, cfg) * ramp(luminance(hi), DARK_LO, DARK_HI) * cfg.lights,
-                change_evidence(frame, lo, hi, cfg) * region * cfg.reflections]
+                light_evidence(bright_ratio, kept, cfg) * ramp(luminance(hi), DARK_LO, DARK_HI) * cfg.lights]
+        if cfg.reflections and region.any():  # only inside the mirror image: computed on its box alone
+            y0, y1, x0, x1 = box_of(region, pad=0)
+            b = np.s_[y0:y1, x0:x1]
+            change = np.zeros(region.shape, np.float32)
+            change[b] = change_evidence(frame[b], lo[b], hi[b], cfg) * region[b]
+            cues.append(change)
         return np.maximum.reduce(cues)
 
     def side_mask(self, i: int, background: np.ndarray, known: np.ndarray) -> np.ndarray:

@@ -52,14 +52,16 @@ def mirror_region(obj: np.ndarray, margin: float = 0.05) -> tuple[np.ndarray, np
         src = 2 * contact - rows
         part = obj[src, x0:x1]
         grow = max(1, int(round(margin * (contact - top))))
-        mirrored = np.zeros((h, w), np.uint8)
-        mirrored[rows, x0:x1] = part
+        # Only the box the grown mirror image can reach (rows from the contact line down).
+        y1, c0, c1 = min(contact + depth + 1 + grow, h), max(x0 - grow, 0), min(x1 + grow, w)
+        mirrored = np.zeros((y1 - contact + grow, c1 - c0), np.uint8)
+        mirrored[grow:grow + depth + 1, x0 - c0:x1 - c0] = part
         mirrored = cv2.dilate(mirrored, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-        grown = mirrored.astype(bool)
-        grown[:contact] = False
+        grown = mirrored[grow:].astype(bool)
         ys, xs = np.nonzero(grown)
+        ys, xs = ys + contact, xs + c0
         source[ys, xs] = np.clip(2 * contact - ys, 0, h - 1)
-        region |= grown
+        region[ys, xs] = True
     return region, source
 
 

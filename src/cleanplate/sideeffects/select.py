@@ -62,11 +62,11 @@ def grow_regions(evidence: np.ndarray, min_area: float, touch: np.ndarray | None
     if count <= 1:
         return np.zeros(evidence.shape, bool)
     keep = np.zeros(count, bool)
-    keep[np.unique(labels[evidence >= SEED_LEVEL])] = True
+    keep[labels[evidence >= SEED_LEVEL]] = True  # (no np.unique: a sort, and numpy.ma imported on first use)
     if touch is not None:
         near = cv2.dilate(touch.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         touching = np.zeros(count, bool)
-        touching[np.unique(labels[near])] = True
+        touching[labels[near]] = True
         keep &= touching
     keep[0] = False
     keep &= stats[:, cv2.CC_STAT_AREA] >= min_area
@@ -90,15 +90,15 @@ def drop_mixed(found: np.ndarray, dark: np.ndarray, bright: np.ndarray, reach: i
     background (parallax, a plane the camera motion does not fit) is darker on one side of every
     edge and brighter on the other, finely interleaved.
     """
-    count, labels = cv2.connectedComponents(found.astype(np.uint8), connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(found.astype(np.uint8), connectivity=8)
     if count <= 1:
         return found
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     near_dark = cv2.dilate(dark.astype(np.uint8), kernel).astype(bool)
     near_bright = cv2.dilate(bright.astype(np.uint8), kernel).astype(bool)
     mixed = (dark & near_bright) | (bright & near_dark)
-    area = np.bincount(labels.ravel(), minlength=count)
-    share = np.bincount(labels.ravel(), weights=mixed.ravel().astype(np.float64), minlength=count) / np.maximum(area, 1)
+    area = stats[:, cv2.CC_STAT_AREA]
+    share = np.bincount(labels[mixed], minlength=count) / np.maximum(area, 1)
     keep = share <= level
     keep[0] = False
     return keep[labels]
@@ -107,11 +107,11 @@ def drop_mixed(found: np.ndarray, dark: np.ndarray, bright: np.ndarray, reach: i
 def keep_persistent(found: np.ndarray, support: np.ndarray, level: float) -> np.ndarray:
     """The connected regions of ``found`` whose mean ``support`` (the share of neighbouring frames
     that found a region there, relative to the object) is at least ``level``. Bool ``(H, W)``."""
-    count, labels = cv2.connectedComponents(found.astype(np.uint8), connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(found.astype(np.uint8), connectivity=8)
     if count <= 1:
         return found
-    area = np.bincount(labels.ravel(), minlength=count)
-    mean = np.bincount(labels.ravel(), weights=support.ravel(), minlength=count) / np.maximum(area, 1)
+    area = stats[:, cv2.CC_STAT_AREA]
+    mean = np.bincount(labels[found], weights=support[found], minlength=count) / np.maximum(area, 1)
     keep = mean >= level
     keep[0] = False
     return keep[labels]

@@ -46,8 +46,10 @@ def compare(frame: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, np.n
     Returns ``(ratio, chroma_change)``, both ``(H, W)`` float32.
     """
     ratio = luminance_ratio(frame, background)
-    deviation = np.abs(np.log((frame + EPS) / (background + EPS)) - np.log(ratio)[..., None])
-    return ratio, channel_max(deviation)
+    # max_c |log(x_c)| with x_c = ((frame_c + e) / (background_c + e)) / L: one logarithm, not four
+    x = (frame + EPS) / ((background + EPS) * ratio[..., None])
+    lo, hi = np.minimum(np.minimum(x[..., 0], x[..., 1]), x[..., 2]), channel_max(x)
+    return ratio, np.log(np.maximum(hi, 1.0 / lo))
 
 
 def channel_max(image: np.ndarray) -> np.ndarray:

@@ -99,9 +99,13 @@ class SideEffectClip(Clip):
         if self.scale == 1.0:
             return WorkFrame(frame, quadmask.object_region(q), quadmask.affected_region(q))
         small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-        obj = cv2.resize(quadmask.object_region(q).astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 0
-        user = cv2.resize(quadmask.affected_region(q).astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 0
-        return WorkFrame(small, obj, user)
+        return WorkFrame(small, self._shrink(quadmask.object_region(q)), self._shrink(quadmask.affected_region(q)))
+
+    def _shrink(self, mask: np.ndarray) -> np.ndarray:
+        """A full-resolution bool mask at working resolution: the pixels it touches (an empty one costs nothing)."""
+        if not mask.any():
+            return np.zeros(self.work_size[::-1], bool)
+        return cv2.resize(mask.astype(np.uint8) * 255, self.work_size, interpolation=cv2.INTER_AREA) > 0
 
     def estimates(self) -> Iterator[FrameEstimate]:
         """One :class:`FrameEstimate` per frame, in order (working resolution).
@@ -206,9 +210,11 @@ class SideEffectClip(Clip):
 
     def mark(self, q: np.ndarray, est: FrameEstimate) -> np.ndarray:
         """The quadmask ``q`` with the estimated side effects added as AFFECTED."""
-        _, new = self._side_region(q, est)
         out = q.copy()
-        out[new] = quadmask.AFFECTED
+        if est.box is not None:  # as in _side_region, on the estimate's box only
+            (y0, y1, x0, x1), up = self._upsample(est.soft, est.box, q.shape)
+            crop = out[y0:y1, x0:x1]
+            crop[(crop == quadmask.KEEP) & (up >= self.config.threshold)] = quadmask.AFFECTED
         return out
 
     def reflections(self, index: int, frame: np.ndarray, q: np.ndarray, est: FrameEstimate) -> list[Mirror]:
