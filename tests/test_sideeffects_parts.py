@@ -369,3 +369,64 @@ def test_relighting_on_the_kept_crop_equals_relighting_the_whole_search_zone():
         assert np.array_equal(est.gain, whole[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0].astype(np.float16))
         checked += (est.gain != 1).any()
     assert checked >= len(frames) // 2
+
+
+def test_prefetch_in_a_background_thread_gives_the_same_clip():
+    """Analysing the next window in a background thread changes when the work is done, not what it
+    gives: with the frames shared and with a reader of its own, over several windows, bit for bit."""
+    import numpy as np
+
+    from cleanplate.clip import Clip
+    from cleanplate.sideeffects import SideEffectConfig, add_side_effects, sideclip
+
+    rng = np.random.default_rng(1)
+    t, h, w = 30, 48, 64
+    frames = np.full((t, h, w, 3), 150, np.uint8) + rng.integers(0, 20, (t, h, w, 3), dtype=np.uint8)
+    masks = np.full((t, h, w), 255, np.uint8)
+    for i in range(t):
+        x = 4 + i
+        masks[i, 10:26, x:x + 8] = 0
+        frames[i, 10:26, x:x + 8] = 30
+        frames[i, 26:32, x + 8:x + 24] //= 2
+
+    def run(prefetch):
+        cfg = SideEffectConfig(window=12, overlap=4, prefetch=prefetch)
+        side = add_side_effects(Clip.from_arrays(frames, masks, fps=25), config=cfg)
+        return list(side.pairs()), [s for s in side.soft_masks()]
+
+    old = sideclip.SHARED_DECODE_BYTES
+    try:
+        for limit in (old, 0):
+            sideclip.SHARED_DECODE_BYTES = limit
+            (a, sa), (b, sb) = run(True), run(False)
+            assert len(a) == len(b) == t
+            assert sum(int((q == 127).sum()) for _, q in a) > 0
+            for (fa, qa), (fb, qb), xa, xb in zip(a, b, sa, sb):
+                assert np.array_equal(fa, fb) and np.array_equal(qa, qb) and np.array_equal(xa, xb)
+    finally:
+        sideclip.SHARED_DECODE_BYTES = old
+
+
+def test_an_error_in_the_background_analysis_reaches_the_reader(monkeypatch):
+    import numpy as np
+    import pytest
+
+    from cleanplate.clip import Clip
+    from cleanplate.sideeffects import SideEffectConfig, add_side_effects, sideclip
+
+    frames = np.full((20, 32, 32, 3), 120, np.uint8)
+    masks = np.full((20, 32, 32), 255, np.uint8)
+    masks[:, 8:16, 8:16] = 0
+    real = sideclip.analyse_window
+    calls = []
+
+    def failing(window, lo, hi, config, scale):
+        calls.append(1)
+        if len(calls) > 1:  # the first window is analysed in the reader's thread, the next ahead
+            raise RuntimeError("analysis failed")
+        return real(window, lo, hi, config, scale)
+
+    monkeypatch.setattr(sideclip, "analyse_window", failing)
+    side = add_side_effects(Clip.from_arrays(frames, masks, fps=25), config=SideEffectConfig(window=8, overlap=2))
+    with pytest.raises(RuntimeError, match="analysis failed"):
+        list(side.pairs())
