@@ -45,7 +45,6 @@ class SideEffectConfig:
     overlap: int = 12  # frames shared by consecutive windows, so every frame has context on both sides
     refine_background: bool = False  # re-estimate the background without the first side-effect guess (~1.3x cost)
     cache_windows: int = 3  # analysed windows kept for the other readers of the same clip
-    prefetch: bool = True  # analyse the next window in a background thread while this one is filled
 
     def check(self) -> None:
         """Raise :class:`InputError` naming the first option that cannot work."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import OrderedDict
-from concurrent.futures import Future
 from typing import Iterator
 
 import cv2
@@ -93,9 +92,6 @@ class SideEffectClip(Clip):
         self._cache: OrderedDict[int, list[FrameEstimate]] = OrderedDict()
         self._mirrors: OrderedDict[int, tuple[list[Mirror], int]] = OrderedDict()  # (mirrors, frames carried)
         self._lock = threading.Lock()
-        self._ahead: dict[int, Future] = {}  # windows being analysed in the background, by first frame
-        self._ahead_lock = threading.Lock()  # one background analysis at a time (they share a reader)
-        self._ahead_reader: _WindowReader | None = None
 
     # -- analysis ---------------------------------------------------------------------------------
     def _work_frame(self, frame: np.ndarray, q: np.ndarray) -> WorkFrame:
@@ -132,10 +128,10 @@ class SideEffectClip(Clip):
         cfg = self.config
         total = len(self.source)
         w, h = self.source.info.size
-        # With prefetching, up to two windows are held: the one being returned and the next.
-        share = pairs is not None and (1 + cfg.prefetch) * cfg.window * w * h * 4 <= SHARED_DECODE_BYTES
+        share = pairs is not None and cfg.window * w * h * 4 <= SHARED_DECODE_BYTES
         held: list[tuple[tuple[np.ndarray, np.ndarray], WorkFrame | None]] = []
         first = 0  # clip index of held[0]
+        reader = None
         ended = False
 
         def hold(upto: int, work: bool) -> None:
@@ -147,13 +143,9 @@ class SideEffectClip(Clip):
                     break
                 held.append((pair, self._work_frame(*pair) if work else None))
 
-        spans = window_spans(total, cfg.window, cfg.overlap)
-        for number, (start, stop, lo, hi) in enumerate(spans):
+        for start, stop, lo, hi in window_spans(total, cfg.window, cfg.overlap):
             with self._lock:
                 cached = self._cache.get(start)
-                ahead = self._ahead.get(start) if cached is None else None
-            if ahead is not None and (cached := ahead.result()) is not None:
-                self._store(start, cached, min(start + hi, total))
             if cached is None:
                 if share:
                     hold(stop, work=True)
@@ -161,23 +153,19 @@ class SideEffectClip(Clip):
                     held[:] = [(p, wf if wf is not None or i + first < start else self._work_frame(*p))
                                for i, (p, wf) in enumerate(held)]
                     window = [wf for i, (_, wf) in enumerate(held) if start <= first + i < stop]
-                    cached = analyse_window(window, lo, min(hi, len(window)), cfg, self.scale) if window else None
-                else:  # the same reader of the source at working resolution as the background analysis
-                    cached = self._analyse_ahead((start, stop, lo, hi), None)
-                if cached is None:
+                else:
+                    window = reader.take(start, stop) if reader is not None else None
+                    if window is None:
+                        reader = _WindowReader(self._work_frame(f, q) for f, q in self.source.pairs())
+                        window = reader.take(start, stop)
+                if not window:
                     return
-                self._store(start, cached, min(start + hi, total))
-            if cfg.prefetch and number + 1 < len(spans) and not self._known(spans[number + 1][0]):
-                # Hand the next window to a background thread now, so that it is analysed while
-                # this one is filled: from the frames held here when they are shared, else from a
-                # reader of its own.
-                after = spans[number + 1]
-                frames = None
-                if share:
-                    hold(after[1], work=True)
-                    frames = [wf if wf is not None else self._work_frame(*p)
-                              for i, (p, wf) in enumerate(held) if after[0] <= first + i < after[1]]
-                self._prefetch(after, frames)
+                cached = analyse_window(window, lo, min(hi, len(window)), cfg, self.scale)
+                with self._lock:
+                    self._cache[start] = cached
+                    while len(self._cache) > cfg.cache_windows:
+                        self._cache.popitem(last=False)
+                report(self.progress, "side-effects", min(start + hi, total), total)
             for k, est in enumerate(cached):
                 index = start + lo + k
                 if pairs is None:
@@ -193,58 +181,6 @@ class SideEffectClip(Clip):
                 del held[:drop]
                 first += drop
                 yield pair, est
-
-    def _store(self, start: int, estimates: list[FrameEstimate], done: int) -> None:
-        """Cache the estimates of the window starting at ``start`` (once) and report progress."""
-        with self._lock:
-            if start in self._cache:
-                return
-            self._cache[start] = estimates
-            self._ahead.pop(start, None)
-            while len(self._cache) > self.config.cache_windows:
-                self._cache.popitem(last=False)
-        report(self.progress, "side-effects", done, len(self.source))
-
-    def _known(self, start: int) -> bool:
-        with self._lock:
-            return start in self._cache or start in self._ahead
-
-    def _prefetch(self, span: tuple[int, int, int, int], frames: list[WorkFrame] | None) -> None:
-        """Analyse the window ``span`` in a background thread, while the engine works on this one.
-
-        ``frames``: its working-resolution frames, or None to read them from a stream of the source
-        of its own. The analysis spends most of its time in OpenCV and NumPy, which release the
-        GIL, so on two or more cores it costs little wall-clock time. Its result (or error) is
-        picked up by the first stream that reaches the window.
-        """
-        start = span[0]
-        with self._lock:
-            if start in self._cache or start in self._ahead:
-                return
-            future: Future = Future()
-            self._ahead[start] = future
-
-        def work() -> None:
-            try:
-                future.set_result(self._analyse_ahead(span, frames))
-            except BaseException as error:  # handed to the stream that waits for it
-                future.set_exception(error)
-
-        threading.Thread(target=work, name="cleanplate-side-effects", daemon=True).start()
-
-    def _analyse_ahead(self, span: tuple[int, int, int, int], window: list[WorkFrame] | None
-                       ) -> list[FrameEstimate] | None:
-        start, stop, lo, hi = span
-        with self._ahead_lock:
-            if window is None:
-                reader = self._ahead_reader
-                window = reader.take(start, stop) if reader is not None else None
-            if window is None:
-                reader = self._ahead_reader = _WindowReader(self._work_frame(f, q) for f, q in self.source.pairs())
-                window = reader.take(start, stop)
-            if not window:
-                return None
-            return analyse_window(window, lo, min(hi, len(window)), self.config, self.scale)
 
     # -- full resolution --------------------------------------------------------------------------
     def _upsample(self, crop: np.ndarray, box: tuple[int, int, int, int], shape: tuple[int, int]):
