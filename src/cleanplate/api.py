@@ -101,14 +101,14 @@ def run_engine(clip: Clip, engine, options: RemoveOptions, progress: ProgressFn 
     filled = engine.fill(prepared, progress)
     count = 0
     # The engine's stream leads, so it runs to completion (its last progress report included).
-    # Side-effect removal found reflecting surfaces under the object: rebuild the water from the fill.
+    # Side-effect removal finds reflecting surfaces under the object: the water is rebuilt from the fill.
     mirrors = getattr(prepared, "mirrors", None)
+    if mirrors is not None:
+        from .sideeffects.mirror import mirror_fill
     for index, (out, (frame, q)) in enumerate(zip(filled, prepared.pairs())):
         if out.shape != frame.shape or out.dtype != np.uint8:
             raise RuntimeError(f"engine {engine.name} returned {out.shape} {out.dtype} for a {frame.shape} frame")
         if mirrors is not None:
-            from .sideeffects.mirror import mirror_fill
-
             out, q = mirror_fill(frame, out, q, mirrors(index))
         yield frame, composite(frame, out, q, options.feather), q
         count += 1

@@ -217,7 +217,7 @@ class SideEffectClip(Clip):
             crop[(crop == quadmask.KEEP) & (up >= self.config.threshold)] = quadmask.AFFECTED
         return out
 
-    def reflections(self, index: int, frame: np.ndarray, q: np.ndarray, est: FrameEstimate) -> list[Mirror]:
+    def reflections(self, index: int, frame: np.ndarray, q: np.ndarray) -> list[Mirror]:
         """The reflecting surfaces under the object in frame ``index``, found once per frame for
         every stream of the clip. Looked for even where the estimate found nothing: it looks for a
         reflection right under the object, and one lifted off the surface mirrors further down.
@@ -275,7 +275,7 @@ class SideEffectClip(Clip):
         """Relit frames and marked quadmasks, the source decoded once for them and the analysis."""
         for index, ((frame, q), est) in enumerate(self._estimated(self.source.pairs())):
             marked = self.mark(q, est)
-            yield self.relight(frame, marked, est, self.reflections(index, frame, q, est)), marked
+            yield self.relight(frame, marked, est, self.reflections(index, frame, q)), marked
 
     def map_masks(self, fn) -> Clip:
         """The same clip with ``fn`` applied to every marked quadmask; its ``pairs()`` stays one stream
