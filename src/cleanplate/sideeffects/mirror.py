@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from .. import quadmask
-from .reflections import MIN_PART
+from .reflections import MIN_PART, mirror_parts
 
 MIN_HEIGHT = 24  # pixels: smaller parts (mask fragments) have too few rows to recognise a reflection by
 SEARCH_UP = 0.35  # the line may lie this many part heights above the mask's lowest row (a floating hull)
@@ -55,14 +55,13 @@ class Mirror:
     """A reflecting surface under one part of the object.
 
     ``line2`` is twice the mirror line's row, so that lines between two rows are exact: the row
-    ``y`` below mirrors the row ``line2 - y`` above. Columns ``[x0, x1)``; ``depth`` rows below the
-    line were compared; ``attenuation`` is ``a``; ``ncc`` is the symmetry's correlation.
+    ``y`` below mirrors the row ``line2 - y`` above. Columns ``[x0, x1)``; ``attenuation`` is ``a``;
+    ``ncc`` is the symmetry's correlation.
     """
 
     x0: int
     x1: int
     line2: int
-    depth: int
     attenuation: float
     ncc: float
 
@@ -96,17 +95,10 @@ def _line_scores(grey: np.ndarray, obj: np.ndarray, lines2, depth: int, skip: in
     return scores
 
 
-def _parts(obj: np.ndarray, step: int) -> list[tuple[int, int, int, int]]:
-    """``(x0, x1, top, bottom)`` of each part of ``obj`` at least ``MIN_HEIGHT`` rows tall, found on
-    every ``step``-th pixel (bounds accurate to ``step`` pixels: enough to place the search)."""
-    h, w = obj.shape
-    small = np.ascontiguousarray(obj[::step, ::step]).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(small, connectivity=8)
-    parts = []
-    for x, y, pw, ph, area in stats[1:count]:
-        if ph * step >= MIN_HEIGHT and area * step * step >= MIN_PART:
-            parts.append((int(x * step), int(min(w, (x + pw) * step)), int(y * step), int(min(h - 1, (y + ph) * step - 1))))
-    return parts
+def _parts(obj: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The parts of ``obj`` at least ``MIN_HEIGHT`` rows tall, found on every ``PART_STEP``-th pixel
+    (bounds accurate to that: enough to place the search)."""
+    return [p for p in mirror_parts(obj, PART_STEP) if p[3] - p[2] + 1 >= MIN_HEIGHT]
 
 
 def _detail_ncc(grey: np.ndarray, obj: np.ndarray, line2: int, depth: int, skip: int, sigma: float):
@@ -137,7 +129,7 @@ def find_mirrors(frame: np.ndarray, obj: np.ndarray) -> list[Mirror]:
     """
     h, w = obj.shape
     mirrors = []
-    for x0, x1, top, bottom in _parts(obj, PART_STEP):
+    for x0, x1, top, bottom in _parts(obj):
         height = bottom - top + 1
         lo = max(top + 2, int(bottom - SEARCH_UP * height))
         hi = min(h - 4, int(np.ceil(bottom + SEARCH_DOWN * height)))
@@ -184,7 +176,7 @@ def find_mirrors(frame: np.ndarray, obj: np.ndarray) -> list[Mirror]:
         attenuation = float(np.clip((da * db).sum() / max((db * db).sum(), 1e-6), 0.0, 1.0))
         if attenuation < MIN_ATTENUATION:
             continue
-        mirrors.append(Mirror(x0, x1, line2 + 2 * r0, depth, attenuation, ncc))
+        mirrors.append(Mirror(x0, x1, line2 + 2 * r0, attenuation, ncc))
     return mirrors
 
 
@@ -196,7 +188,7 @@ def carry_mirrors(previous: list[Mirror], obj: np.ndarray) -> list[Mirror]:
     the rebuilt water from flickering back to an invented fill.
     """
     carried = []
-    for x0, x1, _, _ in _parts(obj, PART_STEP):
+    for x0, x1, _, _ in _parts(obj):
         for m in previous:
             if min(x1, m.x1) > max(x0, m.x0):
                 carried.append(dataclasses.replace(m, x0=x0, x1=x1))
@@ -227,7 +219,7 @@ def _ripple_flow(water: np.ndarray, mirrored: np.ndarray, attenuation: float) ->
     Block matching on short, wide windows (``RIPPLE_WINDOW``): for each shift within
     ``RIPPLE_REACH`` pixels the squared difference between the water and the shifted mirror image
     (scaled to the water's contrast) is box-filtered, and each pixel takes the best shift, refined
-    to a fraction of a pixel by a parabola through its neighbours along x.
+    to a fraction of a pixel by a parabola through its neighbours along x and along y.
     """
     gw = water.mean(axis=2)
     gm = mirrored.mean(axis=2) * attenuation

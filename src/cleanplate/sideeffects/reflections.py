@@ -23,14 +23,21 @@ from .shadows import channel_max, ramp
 MIN_PART = 16  # object parts smaller than this (pixels) cast no reflection worth finding
 
 
-def mirror_parts(obj: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """``(x0, x1, y_top, y_contact)`` of each connected part of ``obj`` big enough to mirror."""
-    count, _, stats, _ = cv2.connectedComponentsWithStats(obj.astype(np.uint8), connectivity=8)
+def mirror_parts(obj: np.ndarray, step: int = 1) -> list[tuple[int, int, int, int]]:
+    """``(x0, x1, y_top, y_contact)`` of each connected part of ``obj`` big enough to mirror.
+
+    With ``step`` > 1 the parts are found on every ``step``-th pixel: cheaper, bounds accurate to
+    ``step`` pixels.
+    """
+    height, width = obj.shape
+    small = np.ascontiguousarray(obj[::step, ::step]).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(small, connectivity=8)
     parts = []
     for i in range(1, count):
         x, y, w, h, area = stats[i]
-        if area >= MIN_PART:
-            parts.append((int(x), int(x + w), int(y), int(y + h - 1)))
+        if area * step * step >= MIN_PART:
+            parts.append((int(x * step), int(min(width, (x + w) * step)), int(y * step),
+                          int(min(height - 1, (y + h) * step - 1))))
     return parts
 
 
