@@ -71,6 +71,19 @@ def test_find_mirrors_ignores_a_shadow_and_a_plain_floor():
     assert find_mirrors(plain, obj) == []
 
 
+def test_find_mirrors_is_not_fooled_by_a_cast_shadow_that_follows_the_outline():
+    """Synth shadow clip 16: a smooth object whose shadow under it correlates with it in brightness
+    (a plain symmetry test takes it for a reflection in 17 of 24 frames); only a reflection repeats
+    the object's fine detail."""
+    from cleanplate.bench.synth.generate import generate_clip
+
+    clip = generate_clip(16, "shadow", (320, 192), 24)
+    assert [find_mirrors(frame, obj) for frame, obj in zip(clip.input, clip.object)] == [[]] * 24
+    reflection = generate_clip(17, "reflection", (320, 192), 24)
+    found = sum(bool(find_mirrors(f, o)) for f, o in zip(reflection.input, reflection.object))
+    assert found >= 20
+
+
 def test_mirror_fill_rebuilds_the_water_and_marks_only_what_it_changed():
     frame, clean, obj = _scene(attenuation=0.7)
     q = np.full((H, W), quadmask.KEEP, np.uint8)
