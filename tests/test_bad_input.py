@@ -169,6 +169,16 @@ def test_bad_engine_option(capsys, work):
     fails_cleanly(capsys, work, [*args(work), "-O", "nonsense=3"], "nonsense=3", "valid options")
 
 
+@pytest.mark.parametrize("extra, expected", [
+    (["-S", "nonsense=3", "--side-effects", "auto"], ("nonsense=3", "side-effect estimation", "valid options")),
+    (["-S", "max_fraction=2", "--side-effects", "auto"], ("max_fraction", "must be in (0, 1]")),
+    (["-S", "window=many", "--side-effects", "auto"], ("-S window=many", "is not a valid int", "e.g. window=1")),
+    (["-S", "max_fraction=0.5"], ("only apply with --side-effects auto",)),
+])
+def test_bad_side_effect_option(capsys, work, extra, expected):
+    fails_cleanly(capsys, work, [*args(work), *extra], *expected)
+
+
 SLOW_RUN = textwrap.dedent("""
     import signal, sys, time
     # A shell that starts the test suite in the background (make under nohup, some CI runners)

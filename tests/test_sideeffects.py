@@ -183,6 +183,29 @@ def test_remove_with_side_effects_auto_removes_the_shadow():
     assert np.array_equal(auto[far], clip.video[far])
 
 
+def test_remove_passes_side_effect_options_to_the_estimate():
+    clip = make_clip("shadow")
+    plain = cleanplate.remove(clip.video, clip.masks, engine="median", side_effects="auto")
+    # With every cue off nothing is found.
+    blind = cleanplate.remove(clip.video, clip.masks, engine="median", side_effects="auto",
+                              side_effect_options=dict.fromkeys(["shadows", "lights", "reflections", "spatial"], False))
+    off = cleanplate.remove(clip.video, clip.masks, engine="median", side_effects="off")
+    assert np.array_equal(blind, off)
+    assert not np.array_equal(plain, off)
+
+
+@pytest.mark.parametrize("options, expected", [
+    ({"nonsense": 1}, "valid options"),
+    ({"max_fraction": 2.0}, "max_fraction"),
+])
+def test_remove_refuses_bad_side_effect_options(options, expected):
+    clip = make_clip("shadow", frames=4)
+    with pytest.raises(cleanplate.InputError, match=expected):
+        cleanplate.remove(clip.video, clip.masks, engine="median", side_effects="auto", side_effect_options=options)
+    with pytest.raises(cleanplate.InputError, match="only apply with --side-effects auto"):
+        cleanplate.remove(clip.video, clip.masks, engine="median", side_effect_options={"max_fraction": 0.5})
+
+
 def test_bad_option_names_itself():
     clip = Clip.from_arrays(np.zeros((4, 8, 8, 3), np.uint8), np.zeros((4, 8, 8), bool))
     with pytest.raises(cleanplate.InputError, match="overlap"):

@@ -38,6 +38,7 @@ class RemoveOptions:
     dilate: int = 4  # grow the mask by this many pixels: covers soft and lossy mask edges
     feather: int = 3  # blend ramp inside the hole's edge, in pixels
     side_effects: str = "off"  # "auto": also find and remove the object's shadow/reflection
+    side_effect_options: dict | None = None  # with "auto": SideEffectConfig fields, e.g. {"max_fraction": 0.5}
     invert_mask: bool = False  # the mask is black where the object is
     mask_kind: str = "auto"  # "binary", "quadmask", or "auto": recognise it from the mask's grey levels
     # Writing (remove() with an output only):
@@ -52,6 +53,23 @@ class RemoveOptions:
             raise InputError("--dilate/--feather", f"must be >= 0, got {self.dilate}/{self.feather}")
         if self.side_effects not in ("auto", "off"):
             raise InputError("--side-effects", f"unknown value {self.side_effects!r}", "use auto or off")
+        if self.side_effect_options and self.side_effects != "auto":
+            raise InputError("side-effect options", "only apply with --side-effects auto", "add --side-effects auto or drop them")
+        self.side_effect_config()  # refuses unknown or unworkable options before any work
+
+    def side_effect_config(self):
+        """The :class:`~cleanplate.sideeffects.SideEffectConfig` that ``side_effect_options`` describe."""
+        from .sideeffects.config import SideEffectConfig
+
+        given = dict(self.side_effect_options or {})
+        fields = {f.name for f in dataclasses.fields(SideEffectConfig)}
+        unknown = sorted(set(given) - fields)
+        if unknown:
+            raise InputError(f"side-effect option {unknown[0]}", "is not an option of side-effect estimation",
+                             f"valid options: {', '.join(sorted(fields))}")
+        config = SideEffectConfig(**given)
+        config.check()
+        return config
         if self.mask_kind not in ("auto", "binary", "quadmask"):
             raise InputError("--mask-kind", f"unknown value {self.mask_kind!r}", "use auto, binary or quadmask")
 
@@ -90,7 +108,7 @@ def prepare_masks(clip: Clip, options: RemoveOptions, progress: ProgressFn | Non
     if options.side_effects == "auto":
         from .sideeffects import add_side_effects
 
-        clip = add_side_effects(clip, progress=progress)
+        clip = add_side_effects(clip, progress=progress, config=options.side_effect_config())
     radius = options.dilate
     return clip.map_masks(lambda q: quadmask.dilate_quadmask(q, radius))
 

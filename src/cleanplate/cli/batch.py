@@ -96,12 +96,12 @@ def _remove_long_each(jobs, report, run: dict, split: dict, config: dict):
                    "(default: beside the output).")
 @removal_options
 def command(source, mask, output, videos, masks, out, suffix, ray_address, workers, cpus_per_job, gpus_per_job,
-            segments, segment_seconds, overlap, work_dir, engine, engine_options, progress, **options):
+            segments, segment_seconds, overlap, work_dir, engine, engine_options, side_effect_pairs, progress, **options):
     """Clean many videos — listed in SOURCE (a .csv/.json manifest of video,mask,output), matched by
     name across --videos/--masks folders, or one VIDEO with -m/-o — on a Ray cluster."""
     from ..cluster import remove_many
     from ..errors import InputError
-    from .options import parse_engine_options
+    from .options import parse_engine_options, parse_side_effect_options
     from .progressbar import progress_bar
 
     jobs = _gather_jobs(source, mask, output, videos, masks, out, suffix)
@@ -112,6 +112,8 @@ def command(source, mask, output, videos, masks, out, suffix, ray_address, worke
         ray_address = "local"
     config = dict(options)
     config.update(parse_engine_options(engine, engine_options))
+    if side_effect_pairs:
+        config["side_effect_options"] = parse_side_effect_options(side_effect_pairs)
     show = sys.stderr.isatty() if progress is None else progress
     run = dict(engine=engine, ray_address=ray_address, num_cpus_per_job=cpus_per_job, num_gpus_per_job=gpus_per_job,
                num_cpus=workers)

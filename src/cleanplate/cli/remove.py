@@ -25,12 +25,12 @@ from .shared import removal_options
 @click.option("--strength", type=float, help="diffusion: with --prior, noise level to start from (0 keeps the prior).")
 @click.option("--second-pass", is_flag=True, default=None, help="diffusion: re-denoise from flow-warped noise (2x time).")
 @click.option("--steps", type=int, help="diffusion: denoising steps.")
-def command(video, mask, output, engine, engine_options, progress, model, prior, strength, second_pass, steps,
+def command(video, mask, output, engine, engine_options, side_effect_pairs, progress, model, prior, strength, second_pass, steps,
             **options):
     """Remove the masked object from VIDEO and write the clean plate to OUTPUT."""
     from ..api import remove
     from ..errors import InputError
-    from .options import parse_engine_options
+    from .options import parse_engine_options, parse_side_effect_options
     from .progressbar import progress_bar
 
     config = {k: v for k, v in options.items() if v is not None}
@@ -41,6 +41,8 @@ def command(video, mask, output, engine, engine_options, progress, model, prior,
         raise InputError(flag, f"only applies to --engine diffusion, not {engine}", "add --engine diffusion or drop it")
     config.update(diffusion)
     config.update(parse_engine_options(engine, engine_options))
+    if side_effect_pairs:
+        config["side_effect_options"] = parse_side_effect_options(side_effect_pairs)
     show = sys.stderr.isatty() if progress is None else progress
     with progress_bar(enabled=show) as report:
         path = remove(video, mask, output, engine=engine, progress=report, **config)

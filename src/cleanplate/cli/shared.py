@@ -22,6 +22,8 @@ _REMOVAL_OPTIONS = (
     click.option("--overwrite", is_flag=True, help="Replace existing outputs."),
     click.option("-O", "--option", "engine_options", multiple=True, metavar="KEY=VALUE",
                  help="Engine option, e.g. -O window=60 (repeatable)."),
+    click.option("-S", "--side-effect-option", "side_effect_pairs", multiple=True, metavar="KEY=VALUE",
+                 help="Side-effect estimation option, e.g. -S max_fraction=0.5 (repeatable; with --side-effects auto)."),
     click.option("--progress/--no-progress", default=None,
                  help="Draw a progress bar (default: only when stderr is a terminal)."),
 )

@@ -62,4 +62,5 @@ class SideEffectConfig:
         ]
         for name, ok, rule in rules:
             if not ok:
-                raise InputError(f"side-effect option {name}", f"{rule}, got {getattr(self, name)!r}")
+                raise InputError(f"side-effect option {name}", f"{rule}, got {getattr(self, name)!r}",
+                                 f"pick another {name} (the options are listed in docs/side-effects.md)")

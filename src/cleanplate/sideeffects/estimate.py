@@ -327,7 +327,7 @@ def analyse_window(frames: list[WorkFrame], lo: int, hi: int, config: SideEffect
     win.forget()
     capped = sum(e.capped for e in estimates)
     if capped:
-        log.warning("side effects: the estimate covered more than %.0f%% of the frame in %d frame(s); "
+        log.warning("side effects: the estimate covered more than %.3g%% of the frame in %d frame(s); "
                     "kept only its strongest part (raise max_fraction, or give the AFFECTED region in a "
                     "quadmask)", 100 * config.max_fraction, capped)
     return estimates
