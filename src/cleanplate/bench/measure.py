@@ -64,7 +64,8 @@ class Timer:
 
 
 def machine() -> dict:
-    """Where and when: for the header of every results file."""
+    """Where and when (called once the runs are done: the time is when they finished): for the
+    header of every results file."""
     import psutil
 
     try:

@@ -53,7 +53,7 @@ def render(results: dict) -> str:
     m, s = results["machine"], results["settings"]
     summary = results["summary"]
     lines = ["# cleanplate bench", "",
-             f"{m['date']} · cleanplate {m['cleanplate']} · {m['processor']} · {m['cpus_usable']} CPUs usable"
+             f"finished {m['date']} · cleanplate {m['cleanplate']} · {m['processor']} · {m['cpus_usable']} CPUs usable"
              f" · {m['memory_gb']} GB · Python {m['python']}", ""]
     dataset = s.get("dataset", "?")
     lines += [f"Data: {dataset}. Engines: {', '.join(f'`{e}`' for e in s['engines'])}. "
@@ -103,7 +103,7 @@ def write_report(results: dict, path: str | os.PathLike) -> Path:
 def render_speed(results: dict) -> str:
     m, s = results["machine"], results["settings"]
     lines = ["# cleanplate bench --speed", "",
-             f"{m['date']} · cleanplate {m['cleanplate']} · {m['processor']} · {m['cpus_usable']} CPUs usable"
+             f"finished {m['date']} · cleanplate {m['cleanplate']} · {m['processor']} · {m['cpus_usable']} CPUs usable"
              f" · {m['memory_gb']} GB · load average {m.get('load_average')}", "",
              f"End to end through files (decode -> engine -> encode, H.264), {s['fps']:g} fps sources "
              f"({s['source']}). Each job runs in a fresh process; peak memory is its maximum resident set "
