@@ -15,12 +15,11 @@ from cleanplate.errors import InputError  # noqa: E402
 from cleanplate.train.checkpoint import (latest_checkpoint, load_checkpoint, mark_latest,  # noqa: E402
                                          save_checkpoint)
 from cleanplate.train.config import TrainConfig, from_dict, load_config  # noqa: E402
-from cleanplate.train.data import collate  # noqa: E402
 from cleanplate.train.ema import EMA  # noqa: E402
 from cleanplate.train.log import LossLog, plot_log  # noqa: E402
 from cleanplate.train.toy import ToyPairs  # noqa: E402
 from cleanplate.train.trainer import Run, train  # noqa: E402
-from cleanplate.train.wrapper import to_torch  # noqa: E402
+from train_losses import fixed_batch_losses  # noqa: E402
 
 
 def tiny(out_dir, **changes):
@@ -115,18 +114,6 @@ def test_loss_log_truncates_on_resume_and_plots(tmp_path):
 
 
 # -- the loop -----------------------------------------------------------------------------------
-def fixed_batch_losses(run: Run) -> np.ndarray:
-    """Mean (flow, oird) over 8 fixed noise draws on the run's first sample."""
-    batch = to_torch(collate([run.stream.sample(0)]), "cpu")
-    values = []
-    with torch.random.fork_rng():
-        torch.manual_seed(1234)
-        for _ in range(8):
-            _, parts = run.wrapper.loss(batch)
-            values.append([parts["flow"].item(), parts["oird"].item()])
-    return np.mean(values, axis=0)
-
-
 def test_two_training_steps_reduce_the_loss_on_a_fixed_batch(tmp_path):
     source = [ToyPairs().read(0)]  # every batch is this one clip, without keyframes
     config = tiny(tmp_path / "run", keyframes={"probability": 0.0})

@@ -19,6 +19,7 @@ from cleanplate.train.models import build_model  # noqa: E402
 from cleanplate.train.toy import ToyPairs  # noqa: E402
 from cleanplate.train.trainer import Run, train  # noqa: E402
 from cleanplate.train.wrapper import to_torch  # noqa: E402
+from train_losses import fixed_batch_losses  # noqa: E402
 
 # A two-block DiT with a tiny 4x VAE (random: the machinery, not the quality, is under test).
 TINY_VAE = {"base_dim": 4, "z_dim": 4, "dim_mult": [1, 1, 1], "num_res_blocks": 1,
@@ -86,23 +87,12 @@ def test_context_attention_off_adds_nothing_and_trains_nothing_of_the_context():
     assert not torch.equal(framewise(x, t, cond), framewise(x, t, other))  # on: the context matters
 
 
-def fixed_batch_losses(run: Run) -> np.ndarray:
-    batch = to_torch(collate([run.stream.sample(0)]), "cpu")
-    values = []
-    with torch.random.fork_rng():
-        torch.manual_seed(1234)
-        for _ in range(4):
-            _, parts = run.wrapper.loss(batch)
-            values.append([parts["flow"].item(), parts["oird"].item()])
-    return np.mean(values, axis=0)
-
-
 def test_two_steps_with_the_tiny_undereraser_reduce_the_loss_on_a_fixed_batch(tmp_path):
     source = [ToyPairs(frames=5).read(0)]
     config = tiny(tmp_path / "run", keyframes={"probability": 0.0})
-    before = fixed_batch_losses(Run(tiny(tmp_path / "untrained", keyframes={"probability": 0.0}), False, source))
+    before = fixed_batch_losses(Run(tiny(tmp_path / "untrained", keyframes={"probability": 0.0}), False, source), 4)
     train(config, source=source)
-    after = fixed_batch_losses(Run(config, True, source))
+    after = fixed_batch_losses(Run(config, True, source), 4)
     assert before[1] > 0  # OIRD had object x side-effect pairs to work on
     assert after[0] < before[0] and after[1] < before[1]
 

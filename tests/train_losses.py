@@ -1,0 +1,20 @@
+"""The training losses of a run on a fixed batch: what the training tests compare before and after steps."""
+
+import numpy as np
+import torch
+
+from cleanplate.train.data import collate
+from cleanplate.train.trainer import Run
+from cleanplate.train.wrapper import to_torch
+
+
+def fixed_batch_losses(run: Run, draws: int = 8) -> np.ndarray:
+    """Mean ``(flow, oird)`` over ``draws`` fixed noise draws on the run's first sample."""
+    batch = to_torch(collate([run.stream.sample(0)]), "cpu")
+    values = []
+    with torch.random.fork_rng():
+        torch.manual_seed(1234)
+        for _ in range(draws):
+            _, parts = run.wrapper.loss(batch)
+            values.append([parts["flow"].item(), parts["oird"].item()])
+    return np.mean(values, axis=0)
