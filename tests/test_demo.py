@@ -28,7 +28,7 @@ def test_demo_writes_videos_and_scores_the_removal(tmp_path):
 def test_demo_uses_side_effects_when_the_module_provides_them(tmp_path, monkeypatch):
     calls = []
 
-    def add_side_effects(clip, progress=None):
+    def add_side_effects(clip, progress=None, config=None):
         calls.append(len(clip))
         return clip
 
