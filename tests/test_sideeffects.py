@@ -218,16 +218,3 @@ def test_texture_of_a_layer_the_camera_motion_does_not_align_is_not_a_side_effec
     synth = generate_clip(123, "common", (320, 192), 24)
     side = add_side_effects(Clip.from_arrays(synth.input, synth.object, fps=25))
     assert [int((q == quadmask.AFFECTED).sum()) for _, q in side.pairs()] == [0] * 24
-
-
-def test_shadow_next_to_a_sliding_near_layer_is_kept():
-    """Synth shadow clip 100: a pan past a near post; from frame 8 on the object's shadow is in view,
-    and in frame 16 it is connected to texture of the misaligned layers (darker and brighter
-    interleaved) that drops the whole region, unless the part of it that beats the samples' scatter
-    and touches the object is kept."""
-    from cleanplate.bench.synth.generate import generate_clip
-
-    synth = generate_clip(100, "shadow", (320, 192), 24)
-    side = add_side_effects(Clip.from_arrays(synth.input, synth.object, fps=25))
-    found = [(q == quadmask.AFFECTED)[s].mean() for (_, q), s in list(zip(side.pairs(), synth.side))[8:]]
-    assert min(found) >= 0.5

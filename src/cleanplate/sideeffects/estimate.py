@@ -192,26 +192,18 @@ class WindowAnalysis(AlignedWindow):
             found = grow_regions(evidence, min_area)
         else:
             found = grow_fringe(grow_regions(seeds, min_area), evidence, FRINGE)
-        grown = found
+        # In the mirror image a reflection may darken and brighten side by side: it is exempt.
         if found.any():
-            # In the mirror image a reflection may darken and brighten side by side: it is exempt.
-            dark = (shadow_evidence(ratio, kept, cfg) > 0) & ~region
-            bright = (light_evidence(ratio, kept, cfg) > 0) & ~region
-            found = drop_mixed(found, dark, bright, MIX_REACH, MIXED_MAX)
-        if grown.any() and not self.still:
-            # Only the parts grown from evidence that also beats the scatter of the aligned samples
-            # about the background (and their fringe): where a layer is not aligned (parallax), any
-            # frame differs from the median by as much as those samples do. A part of a mixed region
-            # (misaligned texture) that beats it is believed only where it touches the object: a
-            # shadow cast next to a sliding layer.
+            found = drop_mixed(found, (shadow_evidence(ratio, kept, cfg) > 0) & ~region,
+                               (light_evidence(ratio, kept, cfg) > 0) & ~region, MIX_REACH, MIXED_MAX)
+        if found.any() and not self.still:
+            # Of what is left, only the parts grown from evidence that also beats the scatter of the
+            # aligned samples about the background (and their fringe): where a layer is not aligned
+            # (parallax), any frame differs from the median by as much as those samples do.
             scatter = SPREAD_K * self.from_ref(self.spread, i, box)[..., None]
             clear = self._temporal_cues(frame, bg, lo, hi, luminance_ratio(frame, np.maximum(lo - scatter, 0)),
                                         luminance_ratio(frame, hi + scatter), kept, region) * where
-            core = grow_fringe(grow_regions(clear, min_area), evidence, FRINGE)
-            rescued = drop_mixed(core & grown & ~found, dark, bright, MIX_REACH, MIXED_MAX)
-            if rescued.any():
-                rescued = grow_regions(rescued.astype(np.float32), min_area, touch=near_obj)
-            found = (found & core) | rescued
+            found &= grow_fringe(grow_regions(clear, min_area), evidence, FRINGE)
         return _Temporal(box, raw, frame, obj, user, zone, hidden, near_obj, usable, evidence, found, kept,
                          raw_bg, region, source, min_area, height, sigma if spatial else None)
 
