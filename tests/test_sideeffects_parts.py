@@ -51,6 +51,24 @@ def test_background_is_the_median_of_frames_spread_over_the_whole_window(count):
     assert np.allclose(median, np.median(5.0 * sampled))
 
 
+def test_temporal_spread_is_noise_where_aligned_and_texture_where_not():
+    from cleanplate.sideeffects.window import temporal_spread
+
+    rng = np.random.default_rng(1)
+    texture = rng.integers(40, 216, (8, 40), dtype=np.uint8)
+    aligned = np.repeat(texture[None], 9, axis=0).astype(np.int16)
+    aligned[3:5, :, 10:20] -= 30  # a shadow passes over for two frames of nine
+    aligned = np.clip(aligned + rng.integers(-1, 2, aligned.shape), 0, 255).astype(np.uint8)
+    sliding = np.stack([np.roll(texture, k, axis=1) for k in range(-4, 5)])  # a layer left off by 1 px a frame
+    excluded = np.zeros((9, 8, 40), bool)
+    excluded[0:2, :, :5] = True  # the object: left out
+    for stack, lo, hi in [(aligned, 0.0, 1.5), (sliding, 20.0, 255.0)]:
+        rgb = np.repeat(stack[..., None], 3, axis=3)
+        median = masked_median(rgb, excluded, 3)[0]
+        spread = temporal_spread(rgb, median, excluded, 3)
+        assert spread.shape == (8, 40) and lo <= np.median(spread) <= hi
+
+
 @pytest.mark.parametrize("count,size,overlap", [(1, 5, 2), (5, 5, 2), (6, 5, 2), (23, 8, 3), (40, 60, 16), (17, 4, 0)])
 def test_window_spans_keep_every_frame_once_with_context(count, size, overlap):
     kept = []

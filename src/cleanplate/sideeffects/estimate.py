@@ -39,6 +39,7 @@ ENVELOPE = np.ones((3, 3), np.uint8)  # under camera motion, compare with the ra
 FRINGE = 3  # working pixels of plain-comparison evidence added around regions found under camera motion
 MIX_REACH = 2  # working pixels: darkening this close to brightening (and the reverse) is mixed ...
 MIXED_MAX = 0.3  # ... and a region with more than this share of it is misaligned texture
+SPREAD_K = 1.0  # ... and its clear evidence must beat the aligned samples' scatter by this many standard deviations
 DARK_LO, DARK_HI = 8.0, 16.0  # light on a background darker than this (0-255) is a ratio of noise: no evidence
 RELIGHT_MARGIN = 8  # working pixels around the kept crop that relighting reads (its blurs reach 4, the growth 1)
 PERSIST_FRAMES = 2  # a region must be found again in the frames this close ...
@@ -195,6 +196,14 @@ class WindowAnalysis(AlignedWindow):
         if found.any():
             found = drop_mixed(found, (shadow_evidence(ratio, kept, cfg) > 0) & ~region,
                                (light_evidence(ratio, kept, cfg) > 0) & ~region, MIX_REACH, MIXED_MAX)
+        if found.any() and not self.still:
+            # Of what is left, only the parts grown from evidence that also beats the scatter of the
+            # aligned samples about the background (and their fringe): where a layer is not aligned
+            # (parallax), any frame differs from the median by as much as those samples do.
+            scatter = SPREAD_K * self.from_ref(self.spread, i, box)[..., None]
+            clear = self._temporal_cues(frame, bg, lo, hi, luminance_ratio(frame, np.maximum(lo - scatter, 0)),
+                                        luminance_ratio(frame, hi + scatter), kept, region) * where
+            found &= grow_fringe(grow_regions(clear, min_area), evidence, FRINGE)
         return _Temporal(box, raw, frame, obj, user, zone, hidden, near_obj, usable, evidence, found, kept,
                          raw_bg, region, source, min_area, height, sigma if spatial else None)
 

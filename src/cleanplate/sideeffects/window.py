@@ -48,6 +48,20 @@ def grow(mask: np.ndarray, radius: int) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), disk(radius)).astype(bool) if radius > 0 else mask
 
 
+def temporal_spread(stack: np.ndarray, median: np.ndarray, excluded: np.ndarray, min_samples: int) -> np.ndarray:
+    """Robust standard deviation ``(H, W)`` float32 of the samples' luminance about the ``median``
+    (1.4826 x their median absolute deviation, Hampel 1974), leaving out the ``excluded`` samples.
+
+    Where the frames are aligned, the samples of a point differ by noise and by a passing shadow
+    (a minority of them); where they are not (a layer the camera motion does not fit: parallax),
+    each sample shows a different bit of texture, and a frame differs from the median by as much.
+    """
+    mean = np.full((1, 3), 1 / 3, np.float32)
+    centre = cv2.transform(np.clip(median + 0.5, 0, 255).astype(np.uint8), mean)
+    deviation = np.stack([cv2.absdiff(cv2.transform(image, mean), centre) for image in stack])[..., None]
+    return 1.4826 * masked_median(deviation, excluded, min_samples)[0][..., 0]
+
+
 class AlignedWindow:
     """Frames of one window on a common canvas (the middle frame's, widened)."""
 
@@ -75,6 +89,8 @@ class AlignedWindow:
         # object out, the object (or its effect) hid them: only there may spatial cues stand in.
         self.in_view = (len(self.sampled) - np.sum(self.outside, axis=0)) >= self.min_samples
         self.centres = [self._object_centre(i) for i in range(len(frames))]
+        # How much the aligned samples scatter about the background (see :meth:`background`).
+        self.spread = np.zeros(self.canvas[::-1], np.float32)
 
     def _camera_motion(self) -> list[np.ndarray]:
         """Track every frame directly to the middle one, walking outwards from it so that each
@@ -180,7 +196,10 @@ class AlignedWindow:
         for k, i in enumerate(self.sampled):
             blocked = self.blocked[i] if side is None else self.blocked[i] | side[i]
             excluded.append((self.to_ref(blocked, i) | self.outside[k])[crop])
-        values, enough = masked_median(self.stack[:, y0:y1, x0:x1], np.stack(excluded), self.min_samples)
+        excluded = np.stack(excluded)
+        values, enough = masked_median(self.stack[:, y0:y1, x0:x1], excluded, self.min_samples)
         median[crop] = values
         known[crop] = enough
+        if not self.still:
+            self.spread[crop] = temporal_spread(self.stack[:, y0:y1, x0:x1], values, excluded, self.min_samples)
         return median, known
