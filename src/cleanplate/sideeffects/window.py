@@ -82,8 +82,8 @@ class AlignedWindow:
         frame starts from its neighbour's motion: no error builds up along a chain.
 
         The two walks (after the middle frame, before it) are independent and spend their time in
-        OpenCV, which releases the GIL (and tracks a few hundred corners on one core): the earlier
-        half is walked in a second thread, beside the later one.
+        OpenCV, which releases the GIL, and one call on a few hundred corners does not keep two
+        cores busy: the earlier half is walked in a second thread, beside the later one.
         """
         greys = [cv2.cvtColor(f.image, cv2.COLOR_RGB2GRAY) for f in self.frames]
         ref = len(greys) // 2
