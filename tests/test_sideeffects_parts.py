@@ -387,3 +387,34 @@ def test_relighting_on_the_kept_crop_equals_relighting_the_whole_search_zone():
         assert np.array_equal(est.gain, whole[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0].astype(np.float16))
         checked += (est.gain != 1).any()
     assert checked >= len(frames) // 2
+
+
+def test_a_second_stream_reuses_the_first_ones_marked_and_relit_frames(monkeypatch):
+    """The engine and the compositor read the clip side by side: the frame each gets is the same as a
+    single stream's, and each frame is marked and relit once, by whichever stream reads it first."""
+    from cleanplate.sideeffects import add_side_effects, sideclip
+
+    t, h, w = 24, 40, 56
+    frames = np.full((t, h, w, 3), 160, np.uint8)
+    masks = np.full((t, h, w), 255, np.uint8)
+    for i in range(t):
+        x = 2 + 2 * i
+        masks[i, 8:24, x:x + 8] = 0
+        frames[i, 8:24, x:x + 8] = 40
+        frames[i, 24:30, x + 6:x + 20] = 80  # its shadow
+    cfg = SideEffectConfig(window=12, overlap=4)
+    alone = list(add_side_effects(Clip.from_arrays(frames, masks, fps=25), config=cfg).pairs())
+    assert any((f != frames[i]).any() for i, (f, _) in enumerate(alone))  # something is relit
+
+    marked = []
+    mark = sideclip.SideEffectClip.mark
+    monkeypatch.setattr(sideclip.SideEffectClip, "mark", lambda self, q, est: marked.append(1) or mark(self, q, est))
+    side = add_side_effects(Clip.from_arrays(frames, masks, fps=25), config=cfg)
+    lead, lag = side.pairs(), side.pairs()
+    ahead = [next(lead) for _ in range(5)]  # the leading stream stays five frames ahead
+    for i in range(t):
+        if i + 5 < t:
+            ahead.append(next(lead))
+        for (f, q), (f2, q2) in ((ahead.pop(0), alone[i]), (next(lag), alone[i])):
+            assert np.array_equal(f, f2) and np.array_equal(q, q2)
+    assert len(marked) == t

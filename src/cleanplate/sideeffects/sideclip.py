@@ -28,6 +28,7 @@ from .relight import apply_gain
 
 MIRROR_HOLD = 4  # frames in a row a reflecting surface is carried over when the search misses it
 SHARED_DECODE_BYTES = 256 << 20  # hold a window of full-resolution frames (and masks) up to this size
+PREPARED_BYTES = 64 << 20  # relit and marked crops kept for the clip's next stream, at most
 
 
 def window_spans(total: int, size: int, overlap: int) -> list[tuple[int, int, int, int]]:
@@ -91,6 +92,10 @@ class SideEffectClip(Clip):
         self.work_size = (max(1, round(w * self.scale)), max(1, round(h * self.scale)))
         self._cache: OrderedDict[int, list[FrameEstimate]] = OrderedDict()
         self._mirrors: OrderedDict[int, tuple[list[Mirror], int]] = OrderedDict()  # (mirrors, frames carried)
+        # per frame: (full-resolution box, marked quadmask there, relit frame there or None), and their bytes
+        self._prepared: OrderedDict[int, tuple[tuple[int, int, int, int] | None, np.ndarray | None,
+                                               np.ndarray | None]] = OrderedDict()
+        self._prepared_bytes = 0
         self._lock = threading.Lock()
 
     # -- analysis ---------------------------------------------------------------------------------
@@ -183,6 +188,14 @@ class SideEffectClip(Clip):
                 yield pair, est
 
     # -- full resolution --------------------------------------------------------------------------
+    def _full_box(self, box: tuple[int, int, int, int], shape: tuple[int, int]) -> tuple[int, int, int, int]:
+        """``(Y0, Y1, X0, X1)``: the full-resolution pixels a working-resolution ``box`` covers."""
+        y0, y1, x0, x1 = box
+        hh, ww = shape
+        sx, sy = self.work_size[0] / ww, self.work_size[1] / hh
+        return (int(np.floor(y0 / sy)), min(int(np.ceil(y1 / sy)), hh),
+                int(np.floor(x0 / sx)), min(int(np.ceil(x1 / sx)), ww))
+
     def _upsample(self, crop: np.ndarray, box: tuple[int, int, int, int], shape: tuple[int, int]):
         """Bilinear upsampling of a working-resolution crop onto the full-resolution pixels it covers.
 
@@ -191,8 +204,7 @@ class SideEffectClip(Clip):
         y0, y1, x0, x1 = box
         hh, ww = shape
         sx, sy = self.work_size[0] / ww, self.work_size[1] / hh
-        X0, X1 = int(np.floor(x0 / sx)), min(int(np.ceil(x1 / sx)), ww)
-        Y0, Y1 = int(np.floor(y0 / sy)), min(int(np.ceil(y1 / sy)), hh)
+        Y0, Y1, X0, X1 = self._full_box(box, shape)
         # Full pixel (X, Y) samples the working image at ((X + 0.5) * sx - 0.5, ...), minus the crop origin.
         m = np.float64([[sx, 0, sx * X0 + 0.5 * sx - 0.5 - x0], [0, sy, sy * Y0 + 0.5 * sy - 0.5 - y0]])
         out = cv2.warpAffine(crop.astype(np.float32), m, (X1 - X0, Y1 - Y0),
@@ -274,8 +286,46 @@ class SideEffectClip(Clip):
     def pairs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Relit frames and marked quadmasks, the source decoded once for them and the analysis."""
         for index, ((frame, q), est) in enumerate(self._estimated(self.source.pairs())):
-            marked = self.mark(q, est)
-            yield self.relight(frame, marked, est, self.reflections(index, frame, q)), marked
+            yield self._prepare(index, frame, q, est)
+
+    def _prepare(self, index: int, frame: np.ndarray, q: np.ndarray, est: FrameEstimate
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """``(relit frame, marked quadmask)`` of frame ``index``.
+
+        The engine and the compositor read the clip side by side: the first stream to reach a frame
+        marks and relights it and keeps what changed (only inside the estimate's box) for the next,
+        which pastes it into its own copy of the same decoded frame (up to ``PREPARED_BYTES``).
+        """
+        mirrors = self.reflections(index, frame, q)
+        with self._lock:
+            kept = self._prepared.pop(index, None)
+            if kept is not None:
+                self._prepared_bytes -= sum(a.nbytes for a in kept[1:] if a is not None)
+        if kept is not None:
+            box, marks, relit = kept
+            marked = q.copy()
+            if box is None:
+                return frame, marked
+            crop = np.s_[box[0]:box[1], box[2]:box[3]]
+            marked[crop] = marks
+            if relit is not None:
+                frame = frame.copy()
+                frame[crop] = relit
+            return frame, marked
+        marked = self.mark(q, est)
+        out = self.relight(frame, marked, est, mirrors)
+        box = None if est.box is None else self._full_box(est.box, q.shape)
+        crop = np.s_[box[0]:box[1], box[2]:box[3]] if box is not None else None
+        kept = (box, None if box is None else marked[crop].copy(),
+                None if box is None or out is frame else out[crop].copy())
+        size = sum(a.nbytes for a in kept[1:] if a is not None)
+        with self._lock:
+            self._prepared[index] = kept
+            self._prepared_bytes += size
+            while self._prepared_bytes > PREPARED_BYTES and self._prepared:
+                _, old = self._prepared.popitem(last=False)
+                self._prepared_bytes -= sum(a.nbytes for a in old[1:] if a is not None)
+        return out, marked
 
     def map_masks(self, fn) -> Clip:
         """The same clip with ``fn`` applied to every marked quadmask; its ``pairs()`` stays one stream

@@ -9,6 +9,7 @@ the background (:mod:`.background`). Masks and images move between a frame and t
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -94,15 +95,26 @@ class AlignedWindow:
 
     def _camera_motion(self) -> list[np.ndarray]:
         """Track every frame directly to the middle one, walking outwards from it so that each
-        frame starts from its neighbour's motion: no error builds up along a chain."""
+        frame starts from its neighbour's motion: no error builds up along a chain.
+
+        The two walks (after the middle frame, before it) are independent and spend their time in
+        OpenCV, which releases the GIL, and one call on a few hundred corners does not keep two
+        cores busy: the earlier half is walked in a second thread, beside the later one.
+        """
         greys = [cv2.cvtColor(f.image, cv2.COLOR_RGB2GRAY) for f in self.frames]
         ref = len(greys) // 2
         out = [align.IDENTITY] * len(greys)
-        for order in (range(ref + 1, len(greys)), range(ref - 1, -1, -1)):
+
+        def walk(order: range) -> None:
             guess = None
             for i in order:
                 usable = ~(self.blocked[ref] | self.blocked[i])
                 out[i] = guess = align.frame_motion(greys[ref], greys[i], usable, guess)
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            earlier = pool.submit(walk, range(ref - 1, -1, -1))
+            walk(range(ref + 1, len(greys)))
+            earlier.result()
         return out
 
     def _aligned_stack(self) -> tuple[np.ndarray, list[np.ndarray]]:
