@@ -300,6 +300,18 @@ def test_no_light_evidence_on_a_black_background():
     assert sum(int((q == 127).sum()) for q in marked) == 0
 
 
+def walking_block(t: int, h: int = 40, w: int = 56):
+    """A dark block walking right over grey ground, its shadow below it: ``(frames, quadmasks)``."""
+    frames = np.full((t, h, w, 3), 160, np.uint8)
+    masks = np.full((t, h, w), 255, np.uint8)
+    for i in range(t):
+        x = 2 + 2 * i
+        masks[i, 8:24, x:x + 8] = 0
+        frames[i, 8:24, x:x + 8] = 40
+        frames[i, 24:30, x + 6:x + 20] = 80  # its shadow
+    return frames, masks
+
+
 def test_mapped_side_effect_clip_pairs_match_its_separate_streams():
     """``map_masks`` on the side-effect clip keeps ``pairs()`` one stream, with the same values as
     its frames() and masks() streams."""
@@ -309,14 +321,8 @@ def test_mapped_side_effect_clip_pairs_match_its_separate_streams():
     from cleanplate.clip import Clip
     from cleanplate.sideeffects import add_side_effects
 
-    t, h, w = 16, 40, 56
-    frames = np.full((t, h, w, 3), 160, np.uint8)
-    masks = np.full((t, h, w), 255, np.uint8)
-    for i in range(t):
-        x = 2 + 2 * i
-        masks[i, 8:24, x:x + 8] = 0
-        frames[i, 8:24, x:x + 8] = 40
-        frames[i, 24:30, x + 6:x + 20] = 80  # its shadow
+    t = 16
+    frames, masks = walking_block(t)
     side = add_side_effects(Clip.from_arrays(frames, masks, fps=25))
     mapped = side.map_masks(lambda q: quadmask.dilate_quadmask(q, 2)).map_masks(lambda q: q // 2)
     pairs = list(mapped.pairs())
@@ -394,14 +400,8 @@ def test_a_second_stream_reuses_the_first_ones_marked_and_relit_frames(monkeypat
     single stream's, and each frame is marked and relit once, by whichever stream reads it first."""
     from cleanplate.sideeffects import add_side_effects, sideclip
 
-    t, h, w = 24, 40, 56
-    frames = np.full((t, h, w, 3), 160, np.uint8)
-    masks = np.full((t, h, w), 255, np.uint8)
-    for i in range(t):
-        x = 2 + 2 * i
-        masks[i, 8:24, x:x + 8] = 0
-        frames[i, 8:24, x:x + 8] = 40
-        frames[i, 24:30, x + 6:x + 20] = 80  # its shadow
+    t = 24
+    frames, masks = walking_block(t)
     cfg = SideEffectConfig(window=12, overlap=4)
     alone = list(add_side_effects(Clip.from_arrays(frames, masks, fps=25), config=cfg).pairs())
     assert any((f != frames[i]).any() for i, (f, _) in enumerate(alone))  # something is relit
