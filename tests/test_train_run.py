@@ -19,7 +19,7 @@ from cleanplate.train.ema import EMA  # noqa: E402
 from cleanplate.train.log import LossLog, plot_log  # noqa: E402
 from cleanplate.train.toy import ToyPairs  # noqa: E402
 from cleanplate.train.trainer import Run, train  # noqa: E402
-from train_losses import fixed_batch_losses  # noqa: E402
+from train_helpers import config_with, fixed_batch_losses  # noqa: E402
 
 
 def tiny(out_dir, **changes):
@@ -28,12 +28,7 @@ def tiny(out_dir, **changes):
               "model": {"kind": "toy", "options": {"dim": 16, "depth": 2}},
               "oird": {"weight": 0.1, "head_dim": 16},
               "optim": {"lr": 1e-3, "ema_decay": 0.9}}
-    for key, value in changes.items():
-        if isinstance(value, dict):
-            values.setdefault(key, {}).update(value)
-        else:
-            values[key] = value
-    return from_dict(values)
+    return config_with(values, changes)
 
 
 # -- config -------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from cleanplate.train.models import build_model  # noqa: E402
 from cleanplate.train.toy import ToyPairs  # noqa: E402
 from cleanplate.train.trainer import Run, train  # noqa: E402
 from cleanplate.train.wrapper import to_torch  # noqa: E402
-from train_losses import fixed_batch_losses  # noqa: E402
+from train_helpers import config_with, fixed_batch_losses  # noqa: E402
 
 # A two-block DiT with a tiny 4x VAE (random: the machinery, not the quality, is under test).
 TINY_VAE = {"base_dim": 4, "z_dim": 4, "dim_mult": [1, 1, 1], "num_res_blocks": 1,
@@ -40,12 +40,7 @@ def tiny(out_dir, **changes):
               "data": {"kind": "toy", "frames": 5, "height": 32, "width": 32, "batch_size": 2},
               "model": copy.deepcopy(TINY_MODEL), "oird": {"weight": 0.1, "head_dim": 8},
               "optim": {"lr": 3e-3, "ema_decay": 0.9}}
-    for key, value in changes.items():
-        if isinstance(value, dict):
-            values.setdefault(key, {}).update(value)
-        else:
-            values[key] = value
-    return from_dict(values)
+    return config_with(values, changes)
 
 
 def test_denoiser_and_codec_honour_the_training_contract():
