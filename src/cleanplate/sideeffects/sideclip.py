@@ -52,6 +52,11 @@ def window_spans(total: int, size: int, overlap: int) -> list[tuple[int, int, in
     return spans
 
 
+def _nbytes(prepared: tuple) -> int:
+    """Bytes held by one prepared frame ``(box, marks, relit)``."""
+    return sum(a.nbytes for a in prepared[1:] if a is not None)
+
+
 class _WindowReader:
     """Working-resolution frames of a clip, read forward on demand, keeping what the next window shares."""
 
@@ -300,7 +305,7 @@ class SideEffectClip(Clip):
         with self._lock:
             kept = self._prepared.pop(index, None)
             if kept is not None:
-                self._prepared_bytes -= sum(a.nbytes for a in kept[1:] if a is not None)
+                self._prepared_bytes -= _nbytes(kept)
         if kept is not None:
             box, marks, relit = kept
             marked = q.copy()
@@ -318,13 +323,13 @@ class SideEffectClip(Clip):
         crop = np.s_[box[0]:box[1], box[2]:box[3]] if box is not None else None
         kept = (box, None if box is None else marked[crop].copy(),
                 None if box is None or out is frame else out[crop].copy())
-        size = sum(a.nbytes for a in kept[1:] if a is not None)
+        size = _nbytes(kept)
         with self._lock:
             self._prepared[index] = kept
             self._prepared_bytes += size
             while self._prepared_bytes > PREPARED_BYTES and self._prepared:
                 _, old = self._prepared.popitem(last=False)
-                self._prepared_bytes -= sum(a.nbytes for a in old[1:] if a is not None)
+                self._prepared_bytes -= _nbytes(old)
         return out, marked
 
     def map_masks(self, fn) -> Clip:
