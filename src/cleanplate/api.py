@@ -27,6 +27,7 @@ from .composite import composite, replaced_region
 from .engines import get_engine
 from .errors import InputError
 from .progress import ProgressFn, report
+from .typed import coerce_fields
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ class RemoveOptions:
             raise InputError("--side-effects", f"unknown value {self.side_effects!r}", "use auto or off")
         if self.side_effect_options and self.side_effects != "auto":
             raise InputError("side-effect options", "only apply with --side-effects auto", "add --side-effects auto or drop them")
+        if self.mask_kind not in ("auto", "binary", "quadmask"):
+            raise InputError("--mask-kind", f"unknown value {self.mask_kind!r}", "use auto, binary or quadmask")
         self.side_effect_config()  # refuses unknown or unworkable options before any work
 
     def side_effect_config(self):
@@ -67,19 +70,20 @@ class RemoveOptions:
         if unknown:
             raise InputError(f"side-effect option {unknown[0]}", "is not an option of side-effect estimation",
                              f"valid options: {', '.join(sorted(fields))}")
-        config = SideEffectConfig(**given)
+        config = SideEffectConfig(**coerce_fields(SideEffectConfig, given, lambda k, v: f"side-effect option {k}={v!r}"))
         config.check()
         return config
-        if self.mask_kind not in ("auto", "binary", "quadmask"):
-            raise InputError("--mask-kind", f"unknown value {self.mask_kind!r}", "use auto, binary or quadmask")
 
 
 def _split_options(engine: str, config: dict):
     engine_cls = get_engine(engine)
     names = {f.name for f in dataclasses.fields(RemoveOptions)}
-    options = RemoveOptions(**{k: v for k, v in config.items() if k in names})
+    given = coerce_fields(RemoveOptions, {k: v for k, v in config.items() if k in names}, lambda k, v: f"option {k}={v!r}")
+    options = RemoveOptions(**given)
     options.check()
-    engine_obj = engine_cls(**{k: v for k, v in config.items() if k not in names})
+    engine_options = coerce_fields(engine_cls.Config, {k: v for k, v in config.items() if k not in names},
+                                   lambda k, v: f"engine '{engine}' option {k}={v!r}")
+    engine_obj = engine_cls(**engine_options)
     return options, engine_obj
 
 

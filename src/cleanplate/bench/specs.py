@@ -8,14 +8,13 @@ the object-only mask, e.g. ``telea:oracle=1`` is "Telea with an oracle side-effe
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import typing
 from dataclasses import dataclass, field
 
 from ..api import RemoveOptions
 from ..engines import engine_names, get_engine
 from ..errors import InputError
+from ..typed import coerce, field_types
 
 log = logging.getLogger(__name__)
 
@@ -34,34 +33,14 @@ class EngineSpec:
     oracle: bool = False
 
 
-def _convert(kind, text: str, where: str):
-    origin = typing.get_args(kind)
-    if origin:  # Optional[X] / X | None
-        kind = next((k for k in origin if k is not type(None)), str)
-    if kind is bool:
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
-        raise InputError(where, f"{text!r} is not a boolean", "use 1/0 or true/false")
-    if kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            raise InputError(where, f"{text!r} is not a valid {kind.__name__}") from None
-    return text
-
-
 def parse_engine_spec(text: str) -> EngineSpec:
     """Parse ``name[:key=value,...]``, checking the engine exists and every key is an option of it."""
     label = text.strip()
     name, _, rest = label.partition(":")
     name = name.strip()
     cls = get_engine(name)
-    engine_hints = typing.get_type_hints(cls.Config)
-    engine_fields = {f.name for f in dataclasses.fields(cls.Config)}
-    remove_hints = typing.get_type_hints(RemoveOptions)
-    remove_fields = {f.name for f in dataclasses.fields(RemoveOptions)} - _WRITE_ONLY
+    engine_types = field_types(cls.Config)
+    remove_types = {k: v for k, v in field_types(RemoveOptions).items() if k not in _WRITE_ONLY}
     spec = EngineSpec(label, name)
     for pair in filter(None, (p.strip() for p in rest.split(","))):
         key, sep, value = pair.partition("=")
@@ -69,18 +48,18 @@ def parse_engine_spec(text: str) -> EngineSpec:
         where = f"--engines {label}"
         if not sep:
             raise InputError(where, f"option {pair!r} has no value", "write key=value")
-        if key == "oracle":
-            spec.oracle = _convert(bool, value.strip(), where)
-        elif key in engine_fields:
-            spec.options[key] = _convert(engine_hints.get(key, str), value.strip(), where)
-        elif key in remove_fields:
-            spec.options[key] = _convert(remove_hints.get(key, str), value.strip(), where)
-        else:
-            valid = ", ".join(sorted(engine_fields | remove_fields | _BENCH_ONLY))
+        kind = bool if key == "oracle" else engine_types.get(key, remove_types.get(key))
+        if kind is None:
+            valid = ", ".join(sorted(engine_types.keys() | remove_types.keys() | _BENCH_ONLY))
             raise InputError(where, f"{key!r} is not an option of engine '{name}'", f"valid options: {valid}")
+        typed = coerce(kind, value.strip(), key, f"{where}: {key}={value.strip()}")
+        if key == "oracle":
+            spec.oracle = typed
+        else:
+            spec.options[key] = typed
     # Check the values now rather than after a long run: the same checks remove() makes.
-    RemoveOptions(**{k: v for k, v in spec.options.items() if k in remove_fields}).check()
-    cls.make_config(**{k: v for k, v in spec.options.items() if k in engine_fields})
+    RemoveOptions(**{k: v for k, v in spec.options.items() if k in remove_types}).check()
+    cls.make_config(**{k: v for k, v in spec.options.items() if k in engine_types})
     return spec
 
 

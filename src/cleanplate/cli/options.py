@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-import typing
-
 from ..engines import get_engine
 from ..errors import InputError
-
-
-def _convert(kind, text: str, key: str, flag: str):
-    if kind is bool or kind == "bool":
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
-        raise InputError(f"{flag} {key}={text}", "is not a boolean", "use true or false")
-    for cast in (int, float):
-        if kind is cast or kind == cast.__name__:
-            try:
-                return cast(text)
-            except ValueError:
-                raise InputError(f"{flag} {key}={text}", f"is not a valid {cast.__name__}",
-                                 f"give {key} a number, e.g. {key}={cast(1)}") from None
-    return text
+from ..typed import coerce, field_types
 
 
 def parse_pairs(cls, pairs: tuple[str, ...], flag: str, owner: str) -> dict:
@@ -31,16 +12,15 @@ def parse_pairs(cls, pairs: tuple[str, ...], flag: str, owner: str) -> dict:
 
     ``flag`` (``-O``) and ``owner`` (``engine 'propagate'``) name the option in error messages.
     """
-    hints = typing.get_type_hints(cls)
-    fields = {f.name for f in dataclasses.fields(cls)}
+    types = field_types(cls)
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip().replace("-", "_")
-        if not sep or key not in fields:
-            valid = ", ".join(sorted(fields)) or "none"
+        if not sep or key not in types:
+            valid = ", ".join(sorted(types)) or "none"
             raise InputError(f"{flag} {pair}", f"is not an option of {owner}", f"valid options: {valid}")
-        out[key] = _convert(hints.get(key, str), value.strip(), key, flag)
+        out[key] = coerce(types[key], value.strip(), key, f"{flag} {key}={value.strip()}")
     return out
 
 
