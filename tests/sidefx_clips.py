@@ -9,6 +9,8 @@ true side-effect mask. Seeded and deterministic.
 - ``reflection``: an object floats along a waterline and is mirrored, attenuated, in the water;
 - ``light``: an object carries a lamp that brightens the ground around it multiplicatively;
 - ``none``: the same moving object with no side effect at all.
+
+``walking_block`` is plainer: a dark block and its shadow, as ``(frames, quadmasks)`` arrays.
 """
 
 from __future__ import annotations
@@ -168,3 +170,15 @@ def make_clip(kind: str, noise: float = 0.0, **kwargs) -> SideClip:
     else:
         raise ValueError(f"unknown kind {kind!r}: use shadow, reflection, light or none")
     return add_noise(clip, noise) if noise > 0 else clip
+
+
+def walking_block(t: int, h: int = 40, w: int = 56):
+    """A dark block walking right over grey ground, its shadow below it: ``(frames, quadmasks)``."""
+    frames = np.full((t, h, w, 3), 160, np.uint8)
+    masks = np.full((t, h, w), 255, np.uint8)
+    for i in range(t):
+        x = 2 + 2 * i
+        masks[i, 8:24, x:x + 8] = 0
+        frames[i, 8:24, x:x + 8] = 40
+        frames[i, 24:30, x + 6:x + 20] = 80  # its shadow
+    return frames, masks

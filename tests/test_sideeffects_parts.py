@@ -14,6 +14,7 @@ from cleanplate.sideeffects.relight import apply_gain, estimate_shading, relight
 from cleanplate.sideeffects.select import cap_region, contact_zone, grow_regions, keep_persistent
 from cleanplate.sideeffects.shadows import chroma_kept, compare, shadow_evidence
 from cleanplate.sideeffects.sideclip import _WindowReader, window_spans
+from sidefx_clips import walking_block
 
 
 def test_masked_median_ignores_excluded_samples():
@@ -298,18 +299,6 @@ def test_no_light_evidence_on_a_black_background():
         frames[i, 10:14, x + 10:x + 14] = 60  # a glint that moves with the object, over black
     marked = [q for _, q in add_side_effects(Clip.from_arrays(frames, masks, fps=25)).pairs()]
     assert sum(int((q == 127).sum()) for q in marked) == 0
-
-
-def walking_block(t: int, h: int = 40, w: int = 56):
-    """A dark block walking right over grey ground, its shadow below it: ``(frames, quadmasks)``."""
-    frames = np.full((t, h, w, 3), 160, np.uint8)
-    masks = np.full((t, h, w), 255, np.uint8)
-    for i in range(t):
-        x = 2 + 2 * i
-        masks[i, 8:24, x:x + 8] = 0
-        frames[i, 8:24, x:x + 8] = 40
-        frames[i, 24:30, x + 6:x + 20] = 80  # its shadow
-    return frames, masks
 
 
 def test_mapped_side_effect_clip_pairs_match_its_separate_streams():

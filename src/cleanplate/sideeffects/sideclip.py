@@ -5,15 +5,18 @@ a fresh stream. Analysis runs at working resolution on a second stream of the so
 one window ahead, so memory holds one window of small frames, never the video. Analysed windows are
 kept in a small cache shared by every stream of the same clip (the engine and the compositor read
 the clip side by side): a window is analysed, and the source read for it, once, as long as the
-readers stay within ``cache_windows`` windows of each other.
+readers stay within ``cache_windows`` windows of each other. Windows are analysed in a worker
+thread, the next one while the engine works on this one's frames.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 from collections import OrderedDict
-from typing import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -101,6 +104,8 @@ class SideEffectClip(Clip):
         self._prepared: OrderedDict[int, tuple[tuple[int, int, int, int] | None, np.ndarray | None,
                                                np.ndarray | None]] = OrderedDict()
         self._prepared_bytes = 0
+        self._pending: dict[int, Future] = {}  # windows being analysed, by first frame
+        self._worker: ThreadPoolExecutor | None = None  # analyses windows, one at a time
         self._lock = threading.Lock()
 
     # -- analysis ---------------------------------------------------------------------------------
@@ -125,6 +130,42 @@ class SideEffectClip(Clip):
         for _, est in self._estimated(None):
             yield est
 
+    def _known(self, start: int, locked: bool = False) -> Future | None:
+        """The window starting at ``start`` if it is analysed (a done future) or being analysed."""
+        with contextlib.nullcontext() if locked else self._lock:
+            if start in self._cache:
+                done = Future()
+                done.set_result(self._cache[start])
+                return done
+            return self._pending.get(start)
+
+    def _analysis(self, span: tuple[int, int, int, int], frames: Callable[[], list[WorkFrame] | None]) -> Future:
+        """The analysis of the window ``span``, run by the clip's worker thread on ``frames()``.
+
+        Every stream of the clip shares it: a window already analysed, or being analysed, is not
+        started again. The result (None when the source ended before the window) is cached.
+        """
+        start, _, lo, hi = span
+
+        def job() -> list[FrameEstimate] | None:
+            window = frames()
+            out = analyse_window(window, lo, min(hi, len(window)), self.config, self.scale) if window else None
+            with self._lock:
+                self._pending.pop(start, None)
+                if out is not None:
+                    self._cache[start] = out
+                    while len(self._cache) > self.config.cache_windows:
+                        self._cache.popitem(last=False)
+            return out
+
+        with self._lock:  # held until the future is registered, so the job cannot pop it first
+            known = self._known(start, locked=True)
+            if known is None:
+                if self._worker is None:
+                    self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cleanplate-side-effects")
+                known = self._pending[start] = self._worker.submit(job)
+            return known
+
     def _estimated(self, pairs: Iterator[tuple[np.ndarray, np.ndarray]] | None
                    ) -> Iterator[tuple[tuple[np.ndarray, np.ndarray] | None, FrameEstimate]]:
         """``((frame, quadmask), estimate)`` per frame, reading ``pairs`` (the source's full-resolution
@@ -133,15 +174,21 @@ class SideEffectClip(Clip):
         A window not yet analysed needs its frames ahead of the one being yielded: when a window of
         full-resolution frames fits in ``SHARED_DECODE_BYTES``, they are held from ``pairs`` and
         shrunk for the analysis, so the source is decoded once for both; otherwise (4K) a second
-        reader of the source runs one window ahead at working resolution.
+        reader of the source runs ahead at working resolution, in the worker thread.
+
+        While a window's frames are yielded (and the engine works on them), the next window is
+        analysed in the worker thread: the engine leaves most of a second core idle. With shared
+        decoding this holds the next window's frames too, so it is done only where both windows
+        fit in ``SHARED_DECODE_BYTES``.
         """
         cfg = self.config
         total = len(self.source)
         w, h = self.source.info.size
         share = pairs is not None and cfg.window * w * h * 4 <= SHARED_DECODE_BYTES
+        ahead = not share or (2 * cfg.window - cfg.overlap) * w * h * 4 <= SHARED_DECODE_BYTES
         held: list[tuple[tuple[np.ndarray, np.ndarray], WorkFrame | None]] = []
         first = 0  # clip index of held[0]
-        reader = None
+        reader: list[_WindowReader] = []  # this stream's second reader, used by the worker thread only
         ended = False
 
         def hold(upto: int, work: bool) -> None:
@@ -153,29 +200,38 @@ class SideEffectClip(Clip):
                     break
                 held.append((pair, self._work_frame(*pair) if work else None))
 
-        for start, stop, lo, hi in window_spans(total, cfg.window, cfg.overlap):
-            with self._lock:
-                cached = self._cache.get(start)
+        def shared_window(start: int, stop: int) -> list[WorkFrame]:
+            hold(stop, work=True)
+            # frames held before this window was needed carry no working copy yet
+            held[:] = [(p, wf if wf is not None or not start <= i + first < stop else self._work_frame(*p))
+                       for i, (p, wf) in enumerate(held)]
+            return [wf for i, (_, wf) in enumerate(held) if start <= first + i < stop]
+
+        def read_window(start: int, stop: int) -> list[WorkFrame] | None:
+            window = reader[0].take(start, stop) if reader else None
+            if window is None:
+                reader[:] = [_WindowReader(self._work_frame(f, q) for f, q in self.source.pairs())]
+                window = reader[0].take(start, stop)
+            return window
+
+        def launch(span: tuple[int, int, int, int]) -> Future:
+            start, stop = span[:2]
+            known = self._known(start)
+            if known is not None:
+                return known
+            if share:
+                window = shared_window(start, stop)
+                return self._analysis(span, lambda: window)
+            return self._analysis(span, lambda: read_window(start, stop))
+
+        spans = window_spans(total, cfg.window, cfg.overlap)
+        for n, (start, stop, lo, hi) in enumerate(spans):
+            cached = launch(spans[n]).result()
             if cached is None:
-                if share:
-                    hold(stop, work=True)
-                    # frames held from an earlier, cached window carry no working copy yet
-                    held[:] = [(p, wf if wf is not None or i + first < start else self._work_frame(*p))
-                               for i, (p, wf) in enumerate(held)]
-                    window = [wf for i, (_, wf) in enumerate(held) if start <= first + i < stop]
-                else:
-                    window = reader.take(start, stop) if reader is not None else None
-                    if window is None:
-                        reader = _WindowReader(self._work_frame(f, q) for f, q in self.source.pairs())
-                        window = reader.take(start, stop)
-                if not window:
-                    return
-                cached = analyse_window(window, lo, min(hi, len(window)), cfg, self.scale)
-                with self._lock:
-                    self._cache[start] = cached
-                    while len(self._cache) > cfg.cache_windows:
-                        self._cache.popitem(last=False)
-                report(self.progress, "side-effects", min(start + hi, total), total)
+                return
+            if ahead and n + 1 < len(spans):
+                launch(spans[n + 1])
+            report(self.progress, "side-effects", min(start + hi, total), total)
             for k, est in enumerate(cached):
                 index = start + lo + k
                 if pairs is None:
