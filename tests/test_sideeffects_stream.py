@@ -62,9 +62,9 @@ def test_reading_ahead_changes_nothing(monkeypatch):
     calls = []
     original = sideclip.SideEffectClip._analysis
 
-    def counted(self, span, frames):
+    def counted(self, span, *args):
         calls.append(span[0])
-        return original(self, span, frames)
+        return original(self, span, *args)
 
     monkeypatch.setattr(sideclip.SideEffectClip, "_analysis", counted)
     step = list(add_side_effects(block_clip(), config=CONFIG).pairs())

@@ -139,11 +139,14 @@ class SideEffectClip(Clip):
                 return done
             return self._pending.get(start)
 
-    def _analysis(self, span: tuple[int, int, int, int], frames: Callable[[], list[WorkFrame] | None]) -> Future:
+    def _analysis(self, span: tuple[int, int, int, int], frames: Callable[[], list[WorkFrame] | None],
+                  full: list[tuple[int, tuple[np.ndarray, np.ndarray]]] = ()) -> Future:
         """The analysis of the window ``span``, run by the clip's worker thread on ``frames()``.
 
         Every stream of the clip shares it: a window already analysed, or being analysed, is not
-        started again. The result (None when the source ended before the window) is cached.
+        started again. The result (None when the source ended before the window) is cached. The
+        reflecting surfaces of the ``full`` ``(index, (frame, quadmask))`` (the kept frames, when at
+        hand) are looked for there too, after the analysis.
         """
         start, _, lo, hi = span
 
@@ -156,6 +159,8 @@ class SideEffectClip(Clip):
                     self._cache[start] = out
                     while len(self._cache) > self.config.cache_windows:
                         self._cache.popitem(last=False)
+            for index, pair in full:
+                self.reflections(index, *pair)
             return out
 
         with self._lock:  # held until the future is registered, so the job cannot pop it first
@@ -173,8 +178,9 @@ class SideEffectClip(Clip):
 
         A window not yet analysed needs its frames ahead of the one being yielded: when a window of
         full-resolution frames fits in ``SHARED_DECODE_BYTES``, they are held from ``pairs`` and
-        shrunk for the analysis, so the source is decoded once for both; otherwise (4K) a second
-        reader of the source runs ahead at working resolution, in the worker thread.
+        shrunk for the analysis (and searched for reflecting surfaces) in the worker thread, so the
+        source is decoded once for both; otherwise (4K) a second reader of the source runs ahead at
+        working resolution, in the worker thread.
 
         While a window's frames are yielded (and the engine works on them), the next window is
         analysed in the worker thread: the engine leaves most of a second core idle. With shared
@@ -186,26 +192,28 @@ class SideEffectClip(Clip):
         w, h = self.source.info.size
         share = pairs is not None and cfg.window * w * h * 4 <= SHARED_DECODE_BYTES
         ahead = not share or (2 * cfg.window - cfg.overlap) * w * h * 4 <= SHARED_DECODE_BYTES
-        held: list[tuple[tuple[np.ndarray, np.ndarray], WorkFrame | None]] = []
+        held: list[tuple[np.ndarray, np.ndarray]] = []
         first = 0  # clip index of held[0]
-        reader: list[_WindowReader] = []  # this stream's second reader, used by the worker thread only
+        shrunk: dict[int, WorkFrame] = {}  # working copies of held frames, made and read by the worker only
+        reader: list[_WindowReader] = []  # this stream's second reader, used by the worker only
         ended = False
 
-        def hold(upto: int, work: bool) -> None:
+        def hold(upto: int) -> None:
             nonlocal ended
             while first + len(held) < upto and not ended:
                 pair = next(pairs, None)
                 if pair is None:
                     ended = True
                     break
-                held.append((pair, self._work_frame(*pair) if work else None))
+                held.append(pair)
 
-        def shared_window(start: int, stop: int) -> list[WorkFrame]:
-            hold(stop, work=True)
-            # frames held before this window was needed carry no working copy yet
-            held[:] = [(p, wf if wf is not None or not start <= i + first < stop else self._work_frame(*p))
-                       for i, (p, wf) in enumerate(held)]
-            return [wf for i, (_, wf) in enumerate(held) if start <= first + i < stop]
+        def shrink(window: list[tuple[int, tuple[np.ndarray, np.ndarray]]]) -> list[WorkFrame]:
+            for index in [i for i in shrunk if i < window[0][0]]:
+                del shrunk[index]
+            for index, pair in window:
+                if index not in shrunk:
+                    shrunk[index] = self._work_frame(*pair)
+            return [shrunk[index] for index, _ in window]
 
         def read_window(start: int, stop: int) -> list[WorkFrame] | None:
             window = reader[0].take(start, stop) if reader else None
@@ -220,8 +228,10 @@ class SideEffectClip(Clip):
             if known is not None:
                 return known
             if share:
-                window = shared_window(start, stop)
-                return self._analysis(span, lambda: window)
+                hold(stop)
+                window = [(first + i, pair) for i, pair in enumerate(held) if start <= first + i < stop]
+                kept = window[span[2]:span[3]]
+                return self._analysis(span, lambda: shrink(window) if window else None, kept)
             return self._analysis(span, lambda: read_window(start, stop))
 
         spans = window_spans(total, cfg.window, cfg.overlap)
@@ -237,10 +247,10 @@ class SideEffectClip(Clip):
                 if pairs is None:
                     yield None, est
                     continue
-                hold(index + 1, work=False)
+                hold(index + 1)
                 if index - first >= len(held):
                     return
-                pair = held[index - first][0]
+                pair = held[index - first]
                 drop = index + 1 - first  # keep nothing before this frame ...
                 if share:  # ... except what the next window shares
                     drop = min(drop, max(0, start + cfg.window - cfg.overlap - first))
