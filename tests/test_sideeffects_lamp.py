@@ -98,3 +98,25 @@ def test_moving_warm_lamp_is_found_and_its_light_removed():
     assert marked[(glow < 0.01) & (masks == quadmask.KEEP)].mean() < 0.01
     relit = np.stack([f for f, _ in pairs])
     assert psnr(relit, clean, core) > psnr(video, clean, core) + 4  # (against the median: under 1 dB)
+
+
+def _window(video, objs):
+    from cleanplate.sideeffects.estimate import WindowAnalysis
+    from cleanplate.sideeffects.window import WorkFrame
+    frames = [WorkFrame(f, o, np.zeros_like(o)) for f, o in zip(video, objs)]
+    return WindowAnalysis(frames, SideEffectConfig(), 1.0)
+
+
+def test_window_without_a_lamp_skips_the_far_view():
+    from sidefx_clips import make_clip
+    from cleanplate.sideeffects.tinted import window_far_background
+    cfg = SideEffectConfig()
+    for kind, pan in (("shadow", 0), ("shadow", 2), ("none", 2)):
+        clip = make_clip(kind, pan=pan)
+        win = _window(clip.video, clip.masks)
+        assert win.moving
+        assert window_far_background(win, win.zones, cfg) is None, (kind, pan)
+    video, masks, _, _ = lamp_clip()
+    win = _window(video, masks == quadmask.REMOVE)
+    far = window_far_background(win, win.zones, cfg)
+    assert far is not None and far.max() > 20  # the lamp's window: the far view is computed

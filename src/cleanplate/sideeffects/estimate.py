@@ -98,7 +98,7 @@ class _Temporal:
     region: np.ndarray  # the object's mirror image
     source: np.ndarray | None
     lamp: np.ndarray | None  # found by the moving lamp's cue (:mod:`.tinted`) ...
-    lamp_bg: np.ndarray | None  # ... against this dimmest background (float32 RGB)
+    lamp_bg: np.ndarray | None  # ... against this far-view background (float32 RGB)
     min_area: float
     height: int
     sigma: float | None  # the spatial cues' blur; None where they cannot apply in this frame
@@ -117,7 +117,7 @@ class WindowAnalysis(AlignedWindow):
         self.scale = scale
         margin = config.search_min * scale
         self._temporal: dict[tuple[int, int, int], _Temporal | None] = {}
-        self.dim: np.ndarray | None = None  # the dimmest background (canvas), set by analyse_window
+        self.dim: np.ndarray | None = None  # the far-view background (canvas; None: no lamp can be there), set by analyse_window
         self.zones = [search_zone(f.obj, f.user, self._radius(hgt), margin) for f, hgt in zip(frames, self.heights)]
 
     def _radius(self, height: int) -> float:
@@ -209,8 +209,8 @@ class WindowAnalysis(AlignedWindow):
                                         luminance_ratio(frame, hi + scatter), kept, region) * where
             found &= grow_fringe(grow_regions(clear, min_area), evidence, FRINGE)
         # A moving lamp lights each point for most of the window, so the median is lit too: its
-        # light is looked for against the dimmest samples instead (already compared with their
-        # brightest neighbour, so misalignment at texture edges cannot pass).
+        # light is looked for against the far view instead (:mod:`.tinted`; compared with its brightest
+        # neighbour, so misalignment at texture edges cannot pass). None: no frame of the window can show it.
         lamp = lamp_bg = None
         if self.dim is not None and self.moving:
             dim_raw = self.from_ref(self.dim, i, box)
@@ -339,7 +339,7 @@ def analyse_window(frames: list[WorkFrame], lo: int, hi: int, config: SideEffect
     win = WindowAnalysis(frames, config, scale)
     background, known = win.background(win.zones)
     if config.lights and win.moving:
-        win.dim = window_far_background(win, win.zones)
+        win.dim = window_far_background(win, win.zones, config)
     n = len(frames)
     side = [np.zeros(frames[0].obj.shape, bool)] * n
     if config.refine_background:  # the first guess is needed in every frame
