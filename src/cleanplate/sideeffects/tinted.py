@@ -138,19 +138,20 @@ def lamp_evidence(frame: np.ndarray, dim: np.ndarray, obj: np.ndarray, zone: np.
     return evidence, dim
 
 
-def _far_view(win, crop: tuple[slice, slice], step: int = 1) -> np.ndarray:
-    """:func:`far_background` of the window's samples in ``crop`` of the canvas, on every ``step``-th pixel."""
-    sub = (slice(crop[0].start, crop[0].stop, step), slice(crop[1].start, crop[1].stop, step))
-    excluded, distance = [], []
+def _samples(win, crop: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per sampled frame of the window, in ``crop`` of the canvas: the object, what the median leaves
+    out, and the distance to the object; each ``(N, h, w)``."""
+    objs, excluded, distance = [], [], []
     for k, i in enumerate(win.sampled):
         obj = win.to_ref(win.frames[i].obj, i)
-        excluded.append((win.to_ref(win.blocked[i], i) | win.outside[k])[sub])
-        distance.append(distance_to(obj)[sub])
-    count = max(win.min_samples, int(round(FAR_SHARE * len(win.sampled))))
-    return far_background(win.stack[(slice(None),) + sub], np.stack(excluded), np.stack(distance), count)
+        objs.append(obj[crop])
+        excluded.append((win.to_ref(win.blocked[i], i) | win.outside[k])[crop])
+        distance.append(distance_to(obj)[crop])
+    return np.stack(objs), np.stack(excluded), np.stack(distance)
 
 
-def lamp_possible(win, crop: tuple[slice, slice], config: SideEffectConfig) -> bool:
+def lamp_possible(win, crop: tuple[slice, slice], samples: tuple[np.ndarray, np.ndarray, np.ndarray],
+                  count: int, config: SideEffectConfig) -> bool:
     """Whether any sampled frame of the window brightens (over ``bright_weak``, against the far
     view) ``COARSE_SURROUND`` of the ring around the object: a cheap look, on every ``COARSE``-th
     pixel (fewer for a small object: its ring must keep ``COARSE_HEIGHT`` pixels of height), before
@@ -158,15 +159,14 @@ def lamp_possible(win, crop: tuple[slice, slice], config: SideEffectConfig) -> b
     brighten at least ``SURROUND`` of it."""
     heights = [win.heights[i] for i in win.sampled if win.heights[i]]
     step = int(np.clip(min(heights, default=0) // COARSE_HEIGHT, 1, COARSE))
-    far = _far_view(win, crop, step)
-    sub = (slice(crop[0].start, crop[0].stop, step), slice(crop[1].start, crop[1].stop, step))
+    objs, excluded, distance = (a[:, ::step, ::step] for a in samples)
+    stack = win.stack[(slice(None),) + crop][:, ::step, ::step]
+    far = far_background(stack, excluded, distance, count)
     for k, i in enumerate(win.sampled):
-        obj = win.to_ref(win.frames[i].obj, i)[sub]
-        known = ~(win.to_ref(win.blocked[i], i) | win.outside[k])[sub]
-        ring = lamp_ring(obj, known, -(-win.heights[i] // step))
+        ring = lamp_ring(objs[k], ~excluded[k], -(-win.heights[i] // step))
         if ring is None:
             continue
-        gain = gain_evidence(log_ratio(win.stack[k][sub][ring].astype(np.float32), far[ring]), config)
+        gain = gain_evidence(log_ratio(stack[k][ring].astype(np.float32), far[ring]), config)
         if (gain > 0).mean() >= COARSE_SURROUND:
             return True
     return False
@@ -182,8 +182,10 @@ def window_far_background(win, wanted: list[np.ndarray], config: SideEffectConfi
         return None
     ys, xs = np.nonzero(where.any(axis=1))[0], np.nonzero(where.any(axis=0))[0]
     crop = np.s_[max(ys[0] - 4, 0):min(ys[-1] + 5, h), max(xs[0] - 4, 0):min(xs[-1] + 5, w)]
-    if not lamp_possible(win, crop, config):
+    samples = _samples(win, crop)
+    count = max(win.min_samples, int(round(FAR_SHARE * len(win.sampled))))
+    if not lamp_possible(win, crop, samples, count, config):
         return None
     out = np.zeros((h, w, 3), np.float32)
-    out[crop] = _far_view(win, crop)
+    out[crop] = far_background(win.stack[(slice(None),) + crop], samples[1], samples[2], count)
     return out
