@@ -28,6 +28,7 @@ from .relight import estimate_shading, relight_gain
 from .select import cap_region, drop_mixed, contact_zone, grow_fringe, grow_regions, keep_persistent, search_zone
 from .shadows import (chroma_kept, compare, luminance, ramp, light_evidence, luminance_ratio, masked_blur, shadow_evidence,
                       spatial_background, surface_spread)
+from .tinted import lamp_evidence, window_far_background
 from .window import OBJECT_MARGIN, AlignedWindow, WorkFrame, box_of, disk, grow
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,8 @@ class _Temporal:
     raw_bg: np.ndarray
     region: np.ndarray  # the object's mirror image
     source: np.ndarray | None
+    lamp: np.ndarray | None  # found by the moving lamp's cue (:mod:`.tinted`) ...
+    lamp_bg: np.ndarray | None  # ... against this far-view background (float32 RGB)
     min_area: float
     height: int
     sigma: float | None  # the spatial cues' blur; None where they cannot apply in this frame
@@ -114,6 +117,7 @@ class WindowAnalysis(AlignedWindow):
         self.scale = scale
         margin = config.search_min * scale
         self._temporal: dict[tuple[int, int, int], _Temporal | None] = {}
+        self.dim: np.ndarray | None = None  # the far-view background (canvas; None: no lamp can be there), set by analyse_window
         self.zones = [search_zone(f.obj, f.user, self._radius(hgt), margin) for f, hgt in zip(frames, self.heights)]
 
     def _radius(self, height: int) -> float:
@@ -204,8 +208,21 @@ class WindowAnalysis(AlignedWindow):
             clear = self._temporal_cues(frame, bg, lo, hi, luminance_ratio(frame, np.maximum(lo - scatter, 0)),
                                         luminance_ratio(frame, hi + scatter), kept, region) * where
             found &= grow_fringe(grow_regions(clear, min_area), evidence, FRINGE)
+        # A moving lamp lights each point for most of the window, so the median is lit too: its
+        # light is looked for against the far view instead (:mod:`.tinted`; compared with its brightest
+        # neighbour, so misalignment at texture edges cannot pass). None: no frame of the window can show it.
+        lamp = lamp_bg = None
+        if self.dim is not None and self.moving:
+            dim_raw = self.from_ref(self.dim, i, box)
+            dim = masked_blur(dim_raw, known, NOISE_SIGMA)[0]
+            lamp_ev, lamp_bg = lamp_evidence(frame, dim, obj, zone, usable, height, cfg)
+            if lamp_bg is not None:
+                lamp = grow_regions(lamp_ev, min_area) & ~region
+                lamp_bg = dim_raw
+                evidence = np.maximum(evidence, lamp_ev * lamp)
+                found = found | lamp
         return _Temporal(box, raw, frame, obj, user, zone, hidden, near_obj, usable, evidence, found, kept,
-                         raw_bg, region, source, min_area, height, sigma if spatial else None)
+                         raw_bg, region, source, lamp, lamp_bg, min_area, height, sigma if spatial else None)
 
     def _finish(self, t: "_Temporal", spatial: bool, support: np.ndarray | None) -> Evidence:
         """Persistence, then (with ``spatial``, where the frame allows it) the spatial cues."""
@@ -218,6 +235,9 @@ class WindowAnalysis(AlignedWindow):
             found = keep_persistent(found, support[box[0]:box[1], box[2]:box[3]], PERSIST_LEVEL)
         confidence = t.kept * usable
         shade_bg = raw_bg
+        if t.lamp is not None:  # a lamp's light changes the colour: its own background, full confidence
+            confidence = np.where(t.lamp, usable.astype(np.float32), confidence)
+            shade_bg = np.where(t.lamp[..., None], t.lamp_bg, raw_bg)
         spatial = spatial and sigma is not None
 
         # Spatial cues: only next to the object's base (contact shadows) and in its mirror image,
@@ -318,6 +338,8 @@ def analyse_window(frames: list[WorkFrame], lo: int, hi: int, config: SideEffect
     """Estimates for ``frames[lo:hi]``, using the whole window as temporal context."""
     win = WindowAnalysis(frames, config, scale)
     background, known = win.background(win.zones)
+    if config.lights and win.moving:
+        win.dim = window_far_background(win, win.zones, config)
     n = len(frames)
     side = [np.zeros(frames[0].obj.shape, bool)] * n
     if config.refine_background:  # the first guess is needed in every frame
