@@ -52,3 +52,20 @@ def test_still_object_on_near_ground_under_a_pan_is_not_moving():
 @pytest.mark.parametrize("own_motion", [3, -4])
 def test_object_moving_over_near_ground_under_a_pan_is_moving(own_motion):
     assert AlignedWindow(panned_scene(own_motion)).moving
+
+
+def test_rank_one_recovers_scaled_camera_drift_with_missing_tracks():
+    from cleanplate.sideeffects.parallax import rank_one
+
+    rng = np.random.default_rng(3)
+    camera = np.stack([np.linspace(-2, 2, 9), np.linspace(0.5, -0.5, 9)], axis=1)  # (T, 2)
+    scale = rng.uniform(0.2, 3.0, 12)  # (N,)
+    drift = scale[None, :, None] * camera[:, None]
+    drift[:3, :5] = np.nan  # points lost at the start ...
+    drift[7:, 8:] = np.nan  # ... and at the end
+    fitted_camera, fitted_scale = rank_one(drift)
+    model = fitted_scale[None, :, None] * fitted_camera[:, None]
+    known = np.isfinite(drift)
+    assert np.allclose(model[known], drift[known], atol=0.01)  # ten rounds: within a hundredth of a pixel
+    ratio = fitted_scale / scale  # the split between scale and camera is free: one factor for all points
+    assert np.allclose(ratio, ratio[0], rtol=0.01)

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from . import align
+from . import align, parallax
 from .background import masked_median
 from .select import object_height
 
@@ -23,10 +23,6 @@ log = logging.getLogger(__name__)
 
 OBJECT_MARGIN = 2  # working pixels around the object where its own edge spoils any comparison
 STATIC_GROWTH = 1.5  # the object moves when the union of its masks is this much bigger than one mask
-GROUND_REACH = 1.0  # the ground a still object stands on (or hangs over): this many object heights below its lowest row
-GROUND_ROWS = 5  # candidate rows of that ground, spread over the reach from the lowest row down
-GROUND_POINTS = 5  # tracked points a candidate row needs in a frame
-GROUND_AGREE = 1.0  # pixels: a point tracked there and back must land this close to where it started
 MEDIAN_FRAMES = 24  # the background is the median of at most this many frames, spread evenly over the window
 
 
@@ -194,116 +190,40 @@ class AlignedWindow:
         is :data:`STATIC_GROWTH` times one mask's area or more, however the masks are put there.
 
         The camera motion fits the far scene; a still object nearer the camera drifts against it
-        under a sideways move (parallax) and would count as moving. So each candidate ground row
-        below the object (:meth:`_ground_drift`) puts the masks on the canvas once more, moved by
-        what that ground drifts against the camera motion: the object is still when its masks stay
-        together for the far scene or for one of those rows.
+        under a sideways move (parallax) and would count as moving. So each candidate drift of the
+        ground below the object (:func:`.parallax.ground_drifts`) puts the masks on the canvas once
+        more, that drift taken back out: the object is still when its masks stay together for the
+        far scene or for the ground at some depth below it.
         """
         objs = [self.to_ref(f.obj, i) for i, f in enumerate(self.frames)]
         areas = [int(o.sum()) for o in objs]
         if not any(areas):
             return False
-        limit = STATIC_GROWTH * np.mean(areas)
-        if np.logical_or.reduce(objs).sum() < limit:
+        if np.logical_or.reduce(objs).sum() < STATIC_GROWTH * np.mean(areas):
             return False
         if self.still:
             return True
-        # Against the ground, the union is compared with the largest mask: an object that something
-        # nearer hides in part shows a smaller mask, not one elsewhere.
-        limit = STATIC_GROWTH * max(areas)
+        # Against the ground, the union is compared with the frames that show the object: one that
+        # leaves the frame, or that something nearer hides, shows a smaller mask, not one elsewhere.
         present = [i for i, a in enumerate(areas) if a]
+        limit = STATIC_GROWTH * np.mean([areas[i] for i in present])
         y0, y1, x0, x1 = box_of(np.logical_or.reduce([objs[i] for i in present]), pad=0)
-        for drift in self._ground_drift():
-            # The drift of frame i (its pixels), as a shift on the canvas at the object's centre.
-            shifts = []
-            for i in present:
-                c = np.float32([[[0.5 * (x0 + x1), 0.5 * (y0 + y1)]]])
-                inv = np.linalg.inv(self.transforms[i])
-                at = cv2.perspectiveTransform(c, inv)
-                moved = cv2.perspectiveTransform(at - drift[i].reshape(1, 1, 2).astype(np.float32), self.transforms[i])
-                shifts.append(np.round((moved - c).reshape(2)).astype(int))
+        centre = np.float32([[[0.5 * (x0 + x1), 0.5 * (y0 + y1)]]])
+        at = {i: cv2.perspectiveTransform(centre, np.linalg.inv(self.transforms[i])) for i in present}
+        for drift in parallax.ground_drifts(self.greys, self.transforms, [f.obj for f in self.frames], self.blocked,
+                                              self.sampled):
+            # The drift of frame i (its pixels) taken back out, as a shift on the canvas at the object.
+            shifts = [np.round((cv2.perspectiveTransform(at[i] - drift[i].astype(np.float32), self.transforms[i])
+                                - centre).reshape(2)).astype(int) for i in present]
             pad = int(np.abs(shifts).max())
             grown = np.zeros((y1 - y0 + 2 * pad, x1 - x0 + 2 * pad), bool)
             for i, (dx, dy) in zip(present, shifts):
                 grown[pad + dy:pad + dy + y1 - y0, pad + dx:pad + dx + x1 - x0] |= objs[i][y0:y1, x0:x1]
-                if grown.sum() >= limit:
-                    break
-            else:
-                log.debug("object still over the ground below it (union %.2f of its largest mask)", grown.sum() / max(areas))
+            if grown.sum() < limit:
+                log.debug("object still over the ground below it (union %.2f of its mean mask)",
+                          STATIC_GROWTH * grown.sum() / limit)
                 return False
         return True
-
-    def _ground_drift(self) -> list[np.ndarray]:
-        """Per candidate ground row below the object, the ``(T, 2)`` displacement (frame pixels) of
-        that ground in each frame beyond what the camera motion predicts (parallax).
-
-        Corners of the middle frame (or the nearest one showing the object) under and beside the
-        object's lower part are tracked into every frame with pyramidal Lucas-Kanade (Bouguet 2001),
-        starting from where the camera motion puts them, and kept where tracking back returns them
-        to their start (occluded points do not). A row's drift in a frame is the median of its
-        nearby points' (a layer boundary splits no row); frames without enough take the nearest
-        frame's in time.
-        """
-        n = len(self.frames)
-        shown = [i for i in range(n) if self.heights[i]]
-        k = min(shown, key=lambda i: abs(i - n // 2))
-        height = self.heights[k]
-        rows = np.nonzero(self.frames[k].obj.any(axis=1))[0]
-        cols = np.nonzero(self.frames[k].obj.any(axis=0))[0]
-        bottom, h, w = rows[-1], *self.frames[k].obj.shape
-        reach = GROUND_REACH * height
-        band = np.zeros((h, w), bool)
-        top = int(max(bottom - 0.25 * height, 0))
-        band[top:int(min(bottom + reach + 0.2 * height, h)), int(max(cols[0] - 0.5 * height, 0)):int(cols[-1] + 0.5 * height + 1)] = True
-        band &= ~self.blocked[k]
-        corners = cv2.goodFeaturesToTrack(self.greys[k], maxCorners=150, qualityLevel=0.01, minDistance=3,
-                                          mask=band.astype(np.uint8), blockSize=5)
-        if corners is None or len(corners) < GROUND_POINTS:
-            return []
-        start = corners.reshape(-1, 2)
-        drift = np.full((n, len(start), 2), np.nan, np.float32)
-        drift[k] = 0
-        for order in (range(k + 1, n), range(k - 1, -1, -1)):
-            at, alive, prev = corners.copy(), np.ones(len(start), bool), k
-            for i in order:
-                step = np.linalg.inv(self.transforms[i]) @ self.transforms[prev]
-                guess = cv2.perspectiveTransform(at, step)
-                there = self._track(self.greys[prev], self.greys[i], at, guess, alive)
-                xy = np.round(there.reshape(-1, 2)).astype(int)
-                alive &= (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
-                alive[alive] &= ~self.blocked[i][xy[alive, 1], xy[alive, 0]]
-                if not alive.any():
-                    break
-                predicted = cv2.perspectiveTransform(corners, np.linalg.inv(self.transforms[i]) @ self.transforms[k])
-                drift[i, alive] = (there - predicted).reshape(-1, 2)[alive]
-                at, prev = there, i
-        out = []
-        step = 0.15 * height
-        frames = np.arange(n)
-        for row in np.linspace(bottom, bottom + reach, GROUND_ROWS):
-            near = np.abs(start[:, 1] - row) <= step
-            if near.sum() < GROUND_POINTS:
-                continue
-            counts = np.sum(np.isfinite(drift[:, near, 0]), axis=1)
-            known = np.nonzero(counts >= GROUND_POINTS)[0]
-            if len(known) < max(2, len(shown) // 2):
-                continue
-            med = np.nanmedian(drift[known][:, near], axis=1)
-            nearest = known[np.abs(frames[:, None] - known[None]).argmin(axis=1)]
-            out.append(med[np.searchsorted(known, nearest)])
-        return out
-    @staticmethod
-    def _track(grey: np.ndarray, next_grey: np.ndarray, points: np.ndarray, guess: np.ndarray,
-               alive: np.ndarray) -> np.ndarray:
-        """``points`` (N, 1, 2) of ``grey`` found in ``next_grey``, starting from ``guess``; ``alive``
-        is cleared where tracking fails or tracking back does not return within :data:`GROUND_AGREE`."""
-        lk = dict(winSize=(align.LK_WINDOW, align.LK_WINDOW), maxLevel=2, flags=cv2.OPTFLOW_USE_INITIAL_FLOW,
-                  criteria=align.LK_STOP)
-        there, ok, _ = cv2.calcOpticalFlowPyrLK(grey, next_grey, points, guess.copy(), **lk)
-        back, ok_back, _ = cv2.calcOpticalFlowPyrLK(next_grey, grey, there, points.copy(), **lk)
-        alive &= (ok.ravel() == 1) & (ok_back.ravel() == 1)
-        alive &= np.abs(back - points).reshape(-1, 2).max(axis=1) < GROUND_AGREE
-        return there
 
     def background(self, wanted: list[np.ndarray], side: list[np.ndarray] | None = None,
                    first: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
