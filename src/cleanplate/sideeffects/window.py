@@ -75,8 +75,8 @@ class AlignedWindow:
         self.size = (w, h)
         self.blocked = [grow(f.obj, OBJECT_MARGIN + 1) | f.user for f in frames]
         self.heights = [object_height(f.obj) for f in frames]
-        self.greys = [cv2.cvtColor(f.image, cv2.COLOR_RGB2GRAY) for f in frames]
-        self.transforms = self._camera_motion()
+        greys = [cv2.cvtColor(f.image, cv2.COLOR_RGB2GRAY) for f in frames]
+        self.transforms = self._camera_motion(greys)
         self.still = align.is_still(self.transforms, self.size)
         self.canvas = self.size
         if self.still:
@@ -88,8 +88,7 @@ class AlignedWindow:
         # 40 frames costs nearly twice that of 24 and is hardly steadier).
         self.sampled = np.unique(np.round(np.linspace(0, len(frames) - 1, min(len(frames), MEDIAN_FRAMES))).astype(int))
         self.stack, self.outside = self._aligned_stack()
-        self.moving = self._object_moves()
-        del self.greys
+        self.moving = self._object_moves(greys)
         self.min_samples = max(3, len(self.sampled) // 5)
         # Canvas pixels the window sees often enough; where they are not "known" after leaving the
         # object out, the object (or its effect) hid them: only there may spatial cues stand in.
@@ -98,7 +97,7 @@ class AlignedWindow:
         # How much the aligned samples scatter about the background (see :meth:`background`).
         self.spread = np.zeros(self.canvas[::-1], np.float32)
 
-    def _camera_motion(self) -> list[np.ndarray]:
+    def _camera_motion(self, greys: list[np.ndarray]) -> list[np.ndarray]:
         """Track every frame directly to the middle one, walking outwards from it so that each
         frame starts from its neighbour's motion: no error builds up along a chain.
 
@@ -106,7 +105,6 @@ class AlignedWindow:
         OpenCV, which releases the GIL, and one call on a few hundred corners does not keep two
         cores busy: the earlier half is walked in a second thread, beside the later one.
         """
-        greys = self.greys
         ref = len(greys) // 2
         out = [align.IDENTITY] * len(greys)
 
@@ -185,7 +183,7 @@ class AlignedWindow:
         point = np.float32([[[xs.mean(), ys.mean()]]])
         return cv2.perspectiveTransform(point, self.transforms[i]).reshape(2).astype(np.float64)
 
-    def _object_moves(self) -> bool:
+    def _object_moves(self, greys: list[np.ndarray]) -> bool:
         """Whether the object moves over the scene it stands on: the union of its masks on the canvas
         is :data:`STATIC_GROWTH` times one mask's area or more, however the masks are put there.
 
@@ -210,8 +208,8 @@ class AlignedWindow:
         y0, y1, x0, x1 = box_of(np.logical_or.reduce([objs[i] for i in present]), pad=0)
         centre = np.float32([[[0.5 * (x0 + x1), 0.5 * (y0 + y1)]]])
         at = {i: cv2.perspectiveTransform(centre, np.linalg.inv(self.transforms[i])) for i in present}
-        for drift in parallax.ground_drifts(self.greys, self.transforms, [f.obj for f in self.frames], self.blocked,
-                                              self.sampled):
+        for drift in parallax.ground_drifts(greys, self.transforms, [f.obj for f in self.frames], self.blocked,
+                                            self.sampled):
             # The drift of frame i (its pixels) taken back out, as a shift on the canvas at the object.
             shifts = [np.round((cv2.perspectiveTransform(at[i] - drift[i].astype(np.float32), self.transforms[i])
                                 - centre).reshape(2)).astype(int) for i in present]
