@@ -61,7 +61,9 @@ def ground_drifts(greys: list[np.ndarray], transforms: list[np.ndarray], objs: l
         model = point_scales(drift, camera)[None, :, None] * camera[:, None]
         used = np.sqrt(np.nanmean(np.sum((drift - model) ** 2, axis=2), axis=0)) <= GROUND_FIT
     known = np.nonzero(np.sum(np.isfinite(drift[:, used, 0]), axis=1) >= GROUND_POINTS)[0]  # among the sampled
-    below = corners.reshape(-1, 2)[used, 1] >= bottom - 0.1 * height
+    # The ground beside the object's base, not under it, where its own shadow or reflection moves with it.
+    x, y = corners.reshape(-1, 2)[used].T
+    below = (y >= bottom - 0.1 * height) & ((x < cols[0]) | (x > cols[-1]))
     if used.sum() < GROUND_POINTS or len(known) < max(2, GROUND_KNOWN * len(shown)) or not below.any():
         return []
     camera, scale = rank_one(drift[:, used])
