@@ -35,8 +35,10 @@ def ground_drifts(greys: list[np.ndarray], transforms: list[np.ndarray], objs: l
     ``greys`` are the frames ``(H, W)`` uint8, ``transforms`` their homographies onto the canvas,
     ``objs`` the object's masks and ``blocked`` where no ground may be tracked (the object, grown,
     and the user's regions); only the ``sampled`` frames (sorted indices) are tracked, the others
-    take the camera's displacement interpolated between them. The candidates run over the scales of the ground points below the
-    object's lowest row, a pixel apart at most in any frame; none when the ground cannot be tracked.
+    take the camera's displacement interpolated between them. The candidates run over the scales of
+    the ground points beside the object's base and below it (not under the object, where its own
+    shadow or reflection moves with it), a pixel apart at most in any frame; none when the ground
+    cannot be tracked.
     """
     n = len(greys)
     shown = [i for i in sampled if objs[i].any()]
@@ -61,7 +63,6 @@ def ground_drifts(greys: list[np.ndarray], transforms: list[np.ndarray], objs: l
         model = point_scales(drift, camera)[None, :, None] * camera[:, None]
         used = np.sqrt(np.nanmean(np.sum((drift - model) ** 2, axis=2), axis=0)) <= GROUND_FIT
     known = np.nonzero(np.sum(np.isfinite(drift[:, used, 0]), axis=1) >= GROUND_POINTS)[0]  # among the sampled
-    # The ground beside the object's base, not under it, where its own shadow or reflection moves with it.
     x, y = corners.reshape(-1, 2)[used].T
     below = (y >= bottom - 0.1 * height) & ((x < cols[0]) | (x > cols[-1]))
     if used.sum() < GROUND_POINTS or len(known) < max(2, GROUND_KNOWN * len(shown)) or not below.any():

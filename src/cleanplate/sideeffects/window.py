@@ -201,8 +201,6 @@ class AlignedWindow:
             return False
         if self.still:
             return True
-        # Against the ground, the union is compared with the frames that show the object: one that
-        # leaves the frame, or that something nearer hides, shows a smaller mask, not one elsewhere.
         present = [i for i, a in enumerate(areas) if a]
         limit = STATIC_GROWTH * np.mean(areas)
         y0, y1, x0, x1 = box_of(np.logical_or.reduce([objs[i] for i in present]), pad=0)
