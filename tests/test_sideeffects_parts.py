@@ -268,7 +268,7 @@ def test_drop_mixed_keeps_a_shadow_and_drops_interleaved_texture():
     """Misaligned texture darkens and brightens side by side; a shadow only darkens."""
     import numpy as np
 
-    from cleanplate.sideeffects.select import drop_mixed
+    from cleanplate.sideeffects.select import drop_mixed, mixed_pixels
 
     dark = np.zeros((20, 40), bool)
     bright = np.zeros((20, 40), bool)
@@ -276,7 +276,7 @@ def test_drop_mixed_keeps_a_shadow_and_drops_interleaved_texture():
     dark[5:15, 22:38:2] = True  # stripes: dark and bright columns alternate
     bright[5:15, 23:38:2] = True
     found = dark | bright
-    kept = drop_mixed(found, dark, bright, reach=2, level=0.3)
+    kept = drop_mixed(found, mixed_pixels(dark, bright, reach=2), level=0.3)
     assert kept[5:15, 2:12].all()
     assert not kept[:, 20:].any()
     assert not kept[~found].any()

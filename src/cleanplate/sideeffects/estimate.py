@@ -25,7 +25,8 @@ import numpy as np
 from .config import SideEffectConfig
 from .reflections import change_evidence, mirror_region, symmetry_evidence
 from .relight import estimate_shading, relight_gain
-from .select import cap_region, drop_mixed, contact_zone, grow_fringe, grow_regions, keep_persistent, search_zone
+from .select import (cap_region, drop_mixed, contact_zone, fill_from_neighbours, grow_fringe, grow_regions, keep_persistent,
+                     mixed_pixels, search_zone)
 from .shadows import (chroma_kept, compare, luminance, ramp, light_evidence, luminance_ratio, masked_blur, shadow_evidence,
                       spatial_background, surface_spread)
 from .tinted import lamp_evidence, window_far_background
@@ -79,6 +80,15 @@ class Evidence:
 
 
 @dataclasses.dataclass
+class Support:
+    """What the neighbouring frames found, carried into one frame: the share ``(H, W)`` float32 of
+    them whose side-effect mask covers each pixel (see :meth:`WindowAnalysis.support`)."""
+
+    near: np.ndarray  # within a tolerance for the object's motion: what a region must overlap to be kept
+    exact: np.ndarray  # where the masks fall: where this frame's own weak evidence is taken in
+
+
+@dataclasses.dataclass
 class _Temporal:
     """The temporal cues of one frame, before persistence and the spatial cues (crops of ``box``)."""
 
@@ -94,6 +104,7 @@ class _Temporal:
     evidence: np.ndarray
     found: np.ndarray
     kept: np.ndarray  # chromaticity kept against the background
+    mixed: np.ndarray  # darker next to brighter, or the reverse: misaligned texture (see :func:`.select.mixed_pixels`)
     raw_bg: np.ndarray
     region: np.ndarray  # the object's mirror image
     source: np.ndarray | None
@@ -126,10 +137,11 @@ class WindowAnalysis(AlignedWindow):
 
     # -- 3. evidence ------------------------------------------------------------------------------
     def evidence(self, i: int, background: np.ndarray, known_ref: np.ndarray, spatial: bool,
-                 support: np.ndarray | None = None) -> Evidence | None:
+                 support: Support | None = None) -> Evidence | None:
         """Evidence of side effects in frame ``i``, inside the box around its search zone (None: no zone).
 
-        With ``support`` (see :meth:`support`), regions the neighbouring frames do not confirm are dropped.
+        With ``support`` (see :meth:`support`), regions the neighbouring frames do not confirm are dropped,
+        and what most of them found is kept where this frame shows evidence of it.
         The temporal part is computed once per frame and background: the first guess (:meth:`side_mask`)
         and the estimate share it.
         """
@@ -197,9 +209,10 @@ class WindowAnalysis(AlignedWindow):
         else:
             found = grow_fringe(grow_regions(seeds, min_area), evidence, FRINGE)
         # In the mirror image a reflection may darken and brighten side by side: it is exempt.
+        mixed = mixed_pixels((shadow_evidence(ratio, kept, cfg) > 0) & ~region,
+                             (light_evidence(ratio, kept, cfg) > 0) & ~region, MIX_REACH)
         if found.any():
-            found = drop_mixed(found, (shadow_evidence(ratio, kept, cfg) > 0) & ~region,
-                               (light_evidence(ratio, kept, cfg) > 0) & ~region, MIX_REACH, MIXED_MAX)
+            found = drop_mixed(found, mixed, MIXED_MAX)
         if found.any() and not self.still:
             # Of what is left, only the parts grown from evidence that also beats the scatter of the
             # aligned samples about the background (and their fringe): where a layer is not aligned
@@ -221,10 +234,10 @@ class WindowAnalysis(AlignedWindow):
                 lamp_bg = dim_raw
                 evidence = np.maximum(evidence, lamp_ev * lamp)
                 found = found | lamp
-        return _Temporal(box, raw, frame, obj, user, zone, hidden, near_obj, usable, evidence, found, kept,
+        return _Temporal(box, raw, frame, obj, user, zone, hidden, near_obj, usable, evidence, found, kept, mixed,
                          raw_bg, region, source, lamp, lamp_bg, min_area, height, sigma if spatial else None)
 
-    def _finish(self, t: "_Temporal", spatial: bool, support: np.ndarray | None) -> Evidence:
+    def _finish(self, t: "_Temporal", spatial: bool, support: Support | None) -> Evidence:
         """Persistence, then (with ``spatial``, where the frame allows it) the spatial cues."""
         cfg = self.config
         box, frame, obj, user, zone, hidden, near_obj = t.box, t.frame, t.obj, t.user, t.zone, t.hidden, t.near_obj
@@ -232,7 +245,11 @@ class WindowAnalysis(AlignedWindow):
         raw_bg, sigma = t.raw_bg, t.sigma
         height = t.height
         if support is not None:
-            found = keep_persistent(found, support[box[0]:box[1], box[2]:box[3]], PERSIST_LEVEL)
+            crop = np.s_[box[0]:box[1], box[2]:box[3]]
+            found = keep_persistent(found, support.near[crop], PERSIST_LEVEL)
+            # A frame whose own regions were dropped (joined to misaligned texture nearby, or too faint
+            # to seed one) keeps what most of its neighbours found, where it shows evidence of it.
+            found = fill_from_neighbours(found, evidence, support.exact[crop], t.mixed, PERSIST_LEVEL, min_area)
         confidence = t.kept * usable
         shade_bg = raw_bg
         if t.lamp is not None:  # a lamp's light changes the colour: its own background, full confidence
@@ -264,18 +281,21 @@ class WindowAnalysis(AlignedWindow):
                 usable = usable | need
         return Evidence(box, t.raw, obj, user, evidence, found, confidence, shade_bg, usable)
 
-    def support(self, i: int, side: list[np.ndarray]) -> np.ndarray:
-        """Share ``(H, W)`` float32 of the neighbouring frames whose side-effect mask, carried into
-        frame ``i`` by the camera motion and the object's own motion, covers each pixel."""
+    def support(self, i: int, side: list[np.ndarray]) -> Support | None:
+        """The share of the neighbouring frames whose side-effect mask, carried into frame ``i`` by the
+        camera motion and the object's own motion, covers each pixel (None: no neighbours)."""
         h, w = self.frames[i].obj.shape
         neighbours = [j for j in range(i - PERSIST_FRAMES, i + PERSIST_FRAMES + 1) if j != i and 0 <= j < len(side)]
         if not neighbours:
-            return np.ones((h, w), np.float32)
+            return None
         tolerance = disk(max(1, int(0.1 * self.heights[i])))
-        total = np.zeros((h, w), np.float32)
+        near = np.zeros((h, w), np.float32)
+        exact = np.zeros((h, w), np.float32)
         for j in neighbours:
-            total += cv2.dilate(self.carry(side[j], j, i).astype(np.uint8), tolerance)
-        return total / len(neighbours)
+            carried = self.carry(side[j], j, i).astype(np.uint8)
+            near += cv2.dilate(carried, tolerance)
+            exact += carried
+        return Support(near / len(neighbours), exact / len(neighbours))
 
     def _temporal_cues(self, frame, bg, lo, hi, dark_ratio, bright_ratio, kept, region) -> np.ndarray:
         """The strongest of the shadow, light and reflection evidence against the background."""
@@ -300,7 +320,7 @@ class WindowAnalysis(AlignedWindow):
         return out
 
     # -- 4-5. regions, soft mask, relighting --------------------------------------------------------
-    def estimate(self, i: int, background: np.ndarray, known: np.ndarray, support: np.ndarray | None) -> FrameEstimate:
+    def estimate(self, i: int, background: np.ndarray, known: np.ndarray, support: Support | None) -> FrameEstimate:
         cfg = self.config
         ev = self.evidence(i, background, known, spatial=True, support=support)
         if ev is None:

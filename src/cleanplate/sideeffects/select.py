@@ -82,21 +82,25 @@ def grow_fringe(found: np.ndarray, evidence: np.ndarray, radius: int) -> np.ndar
     return found | (near & (evidence > GROW_LEVEL))
 
 
-def drop_mixed(found: np.ndarray, dark: np.ndarray, bright: np.ndarray, reach: int, level: float) -> np.ndarray:
-    """The connected regions of ``found`` in which at most ``level`` of the pixels are darker than the
-    background within ``reach`` pixels of brighter ones, or the reverse. Bool ``(H, W)``.
+def mixed_pixels(dark: np.ndarray, bright: np.ndarray, reach: int) -> np.ndarray:
+    """Pixels darker than the background within ``reach`` pixels of brighter ones, or the reverse.
 
     A shadow darkens, a lamp brightens, each over a whole patch; texture that is misaligned with its
     background (parallax, a plane the camera motion does not fit) is darker on one side of every
     edge and brighter on the other, finely interleaved.
     """
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(found.astype(np.uint8), connectivity=8)
-    if count <= 1:
-        return found
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     near_dark = cv2.dilate(dark.astype(np.uint8), kernel).astype(bool)
     near_bright = cv2.dilate(bright.astype(np.uint8), kernel).astype(bool)
-    mixed = (dark & near_bright) | (bright & near_dark)
+    return (dark & near_bright) | (bright & near_dark)
+
+
+def drop_mixed(found: np.ndarray, mixed: np.ndarray, level: float) -> np.ndarray:
+    """The connected regions of ``found`` in which at most ``level`` of the pixels are ``mixed``
+    (:func:`mixed_pixels`): misaligned texture, not a shadow or a light. Bool ``(H, W)``."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(found.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return found
     area = stats[:, cv2.CC_STAT_AREA]
     share = np.bincount(labels[mixed], minlength=count) / np.maximum(area, 1)
     keep = share <= level
@@ -115,6 +119,27 @@ def keep_persistent(found: np.ndarray, support: np.ndarray, level: float) -> np.
     keep = mean >= level
     keep[0] = False
     return keep[labels]
+
+
+def fill_from_neighbours(found: np.ndarray, evidence: np.ndarray, support: np.ndarray, excluded: np.ndarray,
+                         level: float, min_area: float) -> np.ndarray:
+    """``found`` plus the regions that the neighbouring frames found and this frame shows evidence of:
+    the connected parts of ``evidence > GROW_LEVEL`` where ``support >= level``, outside ``excluded``,
+    of at least ``min_area`` pixels. Bool ``(H, W)``.
+
+    The hysteresis of :func:`grow_regions` carried across time: a region found in most of the
+    neighbouring frames (at the same place relative to the object) is the seed, and this frame's weak
+    evidence is what it grows through. A frame whose own regions were all dropped (joined to
+    misaligned texture nearby, or too faint to seed) keeps the effect its neighbours agree on.
+    Where no neighbouring frame found anything, nothing is added.
+    """
+    grown = (evidence > GROW_LEVEL) & (support >= level) & ~excluded & ~found
+    if not grown.any():
+        return found
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(grown.astype(np.uint8), connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False
+    return found | keep[labels]
 
 
 def cap_region(soft: np.ndarray, chosen: np.ndarray, obj: np.ndarray, max_pixels: int) -> tuple[np.ndarray, bool]:
