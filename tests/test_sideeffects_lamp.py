@@ -7,7 +7,8 @@ from cleanplate import quadmask
 from cleanplate.clip import Clip
 from cleanplate.sideeffects import SideEffectConfig, add_side_effects
 from cleanplate.sideeffects.shadows import chroma_kept, compare, light_evidence, luminance_ratio
-from cleanplate.sideeffects.tinted import far_background, light_direction, log_ratio, surrounds, tinted_light_evidence
+from cleanplate.sideeffects.tinted import (far_background, lamp_ring, light_direction, log_ratio, surrounds,
+                                          tinted_light_evidence)
 
 from sidefx_clips import textured_ground
 
@@ -81,9 +82,9 @@ def test_light_must_surround_the_object():
     known = np.ones((h, w), bool)
     around = ((yy - 30) ** 2 + (xx - 30) ** 2 < 20 ** 2).astype(np.float32) * ~obj
     one_side = around * (xx > 36)  # where a shadow was a moment ago: beside the object, not around it
-    assert surrounds(around, obj, known, 10)
-    assert not surrounds(one_side, obj, known, 10)
-    assert not surrounds(around, obj, known, 0)
+    assert surrounds(around, lamp_ring(obj, known, 10))
+    assert not surrounds(one_side, lamp_ring(obj, known, 10))
+    assert not surrounds(around, lamp_ring(obj, known, 0))
 
 
 def test_moving_warm_lamp_is_found_and_its_light_removed():

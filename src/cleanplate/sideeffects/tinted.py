@@ -33,6 +33,7 @@ import numpy as np
 from .config import SideEffectConfig
 from .select import distance_to
 from .shadows import EPS, ramp
+from .window import box_of
 
 FAR_SHARE = 0.2  # the unlit background is the median of this share of a point's samples: the farthest from the lamp
 DIRECTION_TOL = (0.06, 0.12)  # 1 - cosine to the lamp direction: full evidence up to the first, none past the second
@@ -98,10 +99,9 @@ def lamp_ring(obj: np.ndarray, known: np.ndarray, height: int) -> np.ndarray | N
     return ring if ring.sum() >= MIN_LIT else None
 
 
-def surrounds(evidence: np.ndarray, obj: np.ndarray, known: np.ndarray, height: int) -> bool:
-    """Whether ``evidence > 0`` covers ``SURROUND`` of the known pixels in the ring ``RING`` object
-    heights around ``obj``."""
-    ring = lamp_ring(obj, known, height)
+def surrounds(evidence: np.ndarray, ring: np.ndarray | None) -> bool:
+    """Whether ``evidence > 0`` covers ``SURROUND`` of the ``ring`` around the object (:func:`lamp_ring`;
+    None: no ring, False)."""
     return ring is not None and bool((evidence[ring] > 0).mean() >= SURROUND)
 
 
@@ -133,7 +133,7 @@ def lamp_evidence(frame: np.ndarray, dim: np.ndarray, obj: np.ndarray, zone: np.
     if direction is None:
         return none
     evidence = tinted_light_evidence(ratio, direction, config) * where
-    if (evidence[ring] > 0).mean() < SURROUND:  # :func:`surrounds`
+    if not surrounds(evidence, ring):
         return none
     return evidence, dim
 
@@ -180,8 +180,8 @@ def window_far_background(win, wanted: list[np.ndarray], config: SideEffectConfi
     where = np.logical_or.reduce([win.to_ref(m, i) for i, m in enumerate(wanted)])
     if not where.any():
         return None
-    ys, xs = np.nonzero(where.any(axis=1))[0], np.nonzero(where.any(axis=0))[0]
-    crop = np.s_[max(ys[0] - 4, 0):min(ys[-1] + 5, h), max(xs[0] - 4, 0):min(xs[-1] + 5, w)]
+    y0, y1, x0, x1 = box_of(where, pad=4)
+    crop = np.s_[y0:y1, x0:x1]
     samples = _samples(win, crop)
     count = max(win.min_samples, int(round(FAR_SHARE * len(win.sampled))))
     if not lamp_possible(win, crop, samples, count, config):
