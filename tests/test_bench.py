@@ -241,6 +241,31 @@ def test_speed_sweep_reports_fps_and_the_ratio_to_telea(tmp_path, monkeypatch):
         speed.parse_resolutions("4k")
 
 
+def test_speed_sweep_repeats_jobs_in_rounds_and_reports_the_median(tmp_path, monkeypatch):
+    from cleanplate.bench import speed
+
+    monkeypatch.setitem(speed.RESOLUTIONS, "tiny", (64, 48))
+    order = []
+    times = iter([3.0, 1.0, 5.0, 2.0, 4.0, 3.0])  # input, telea, input, telea, input, telea
+
+    def fake_job(video, mask, output, spec, timeout=None):
+        order.append(spec.label)
+        return {"seconds": next(times), "cpu_seconds": 1.0, "peak_rss_mb": 10.0 + len(order), "rss_before_mb": 5.0}
+
+    monkeypatch.setattr(speed, "run_job", fake_job)
+    results = speed.run_speed(parse_engine_specs("input"), tmp_path, ["tiny"], [2.0], plots=False, repeat=3)
+    assert order == ["input", "telea"] * 3  # rounds, not one engine's runs back to back
+    rows = {r["engine"]: r for r in results["runs"]}
+    assert rows["input"]["seconds"] == 4.0 and (rows["input"]["seconds_min"], rows["input"]["seconds_max"]) == (3.0, 5.0)
+    assert rows["telea"]["seconds"] == 2.0 and rows["input"]["peak_rss_mb"] == 15.0  # the largest of its runs
+    assert rows["input"]["time_vs_first"] == 1.0 and rows["telea"]["time_vs_first"] == 0.5
+    assert rows["input"]["fps"] == speed.CYCLE / 4.0
+    report = (tmp_path / "speed.md").read_text()
+    assert "ran 3 times" in report and "3.0–5.0" in report
+    with pytest.raises(InputError, match="at least 1"):
+        speed.run_speed(parse_engine_specs("input"), tmp_path, ["tiny"], [2.0], plots=False, repeat=0)
+
+
 # -- CLI ----------------------------------------------------------------------------------------
 def test_cli_synth_and_bench(tmp_path):
     from cleanplate.cli import main

@@ -102,22 +102,30 @@ def write_report(results: dict, path: str | os.PathLike) -> Path:
 
 def render_speed(results: dict) -> str:
     m, s = results["machine"], results["settings"]
+    repeat = s.get("repeat", 1)
+    first = s["engines"][0]
     lines = ["# cleanplate bench --speed", "",
              f"finished {m['date']} · cleanplate {m['cleanplate']} · {m['processor']} · {m['cpus_usable']} CPUs usable"
              f" · {m['memory_gb']} GB · load average {m.get('load_average')}", "",
              f"End to end through files (decode -> engine -> encode, H.264), {s['fps']:g} fps sources "
              f"({s['source']}). Each job runs in a fresh process; peak memory is its maximum resident set "
              "(including Python and libraries, ~100-200 MB). `× telea` is frames/s relative to the per-frame "
-             "Telea pipeline at the same resolution and length.", "",
-             "| engine | resolution | length | frames | s | frames/s | × telea | peak RSS MB |", "|---|---|---|---|---|---|---|---|"]
+             f"Telea pipeline at the same resolution and length; `time × {first}` is the time relative to "
+             f"`{first}`'s.", ""]
+    if repeat > 1:
+        lines += [f"Every job ran {repeat} times, in rounds (each round runs every engine once); `s` is the "
+                  "median, `range` the fastest and slowest run.", ""]
+    spread = " range |" if repeat > 1 else ""
+    lines += [f"| engine | resolution | length | frames | s |{spread} frames/s | × telea | time × {first} | peak RSS MB |",
+              "|---|---|---|---|---|" + ("---|" if repeat > 1 else "") + "---|---|---|---|"]
     for r in results["runs"]:
+        head = f"| `{r['engine']}` | {r['resolution']} | {r['seconds_of_video']:g} s | {r['frames']} | "
         if r.get("error"):
-            lines.append(f"| `{r['engine']}` | {r['resolution']} | {r['seconds_of_video']:g} s | {r['frames']} | "
-                         f"failed: {r['error']} | | | |")
+            lines.append(head + f"failed: {r['error']} |" + (" |" if repeat > 1 else "") + " | | | |")
             continue
-        lines.append(f"| `{r['engine']}` | {r['resolution']} | {r['seconds_of_video']:g} s | {r['frames']} | "
-                     f"{r['seconds']:.1f} | {r['fps']:.1f} | {cell(r.get('ratio_to_telea'), '{:.2f}')} | "
-                     f"{r['peak_rss_mb']:.0f} |")
+        rng = f" {r['seconds_min']:.1f}–{r['seconds_max']:.1f} |" if repeat > 1 else ""
+        lines.append(head + f"{r['seconds']:.1f} |{rng} {r['fps']:.1f} | {cell(r.get('ratio_to_telea'), '{:.2f}')} | "
+                     f"{cell(r.get('time_vs_first'), '{:.2f}')} | {r['peak_rss_mb']:.0f} |")
     if results.get("plots"):
         lines += ["", *[f"![{p}]({p})" for p in results["plots"]]]
     return "\n".join(lines) + "\n"

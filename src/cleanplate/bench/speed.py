@@ -9,7 +9,11 @@ Each engine then runs :func:`cleanplate.remove` from those files to an output mp
 -> encode) in a fresh Python process; the child reports the seconds of that call and its peak
 resident memory (``ru_maxrss``, so nothing is missed between samples). A per-frame Telea pipeline
 always runs in the same sweep as the reference, and each engine's speed is also given as a
-ratio to it.
+ratio to it, and its time as a ratio to the first engine's at the same resolution and length.
+
+Single runs on a shared machine vary by 10-20%. With ``repeat`` above 1, every engine runs that
+many times, in rounds (each round runs every engine once, so a slow spell of the machine falls on
+all of them alike), and a row reports the median time, with the fastest and slowest run beside it.
 """
 
 from __future__ import annotations
@@ -145,9 +149,20 @@ def run_job(video: Path, mask: Path, output: Path, spec: EngineSpec, timeout: fl
 
 
 # -- the sweep --------------------------------------------------------------------------------------
+def _summarise(row: dict, runs: list[dict]) -> None:
+    """Fill ``row`` from the child's measurements of ``runs`` (one or more of the same job)."""
+    times = sorted(r["seconds"] for r in runs)
+    row.update(seconds=float(np.median(times)), cpu_seconds=float(np.median([r["cpu_seconds"] for r in runs])),
+               peak_rss_mb=max(r["peak_rss_mb"] for r in runs), rss_before_mb=max(r["rss_before_mb"] for r in runs),
+               repeats=len(runs), seconds_min=times[0], seconds_max=times[-1])
+    row["fps"] = row["frames"] / row["seconds"]
+
+
 def run_speed(engines: list[EngineSpec], out_dir: str | os.PathLike, resolutions: list[str] | None = None,
-              durations: list[float] | None = None, plots: bool = True, progress: ProgressFn | None = None) -> dict:
-    """Measure every engine at every resolution and length; write speed.json, speed.md and a plot."""
+              durations: list[float] | None = None, plots: bool = True, progress: ProgressFn | None = None,
+              repeat: int = 1) -> dict:
+    """Measure every engine at every resolution and length, ``repeat`` times each (see the module
+    docstring); write speed.json, speed.md and a plot."""
     from .specs import parse_engine_spec
     from .runner import write_json
 
@@ -155,6 +170,8 @@ def run_speed(engines: list[EngineSpec], out_dir: str | os.PathLike, resolutions
     durations = durations or list(DURATIONS)
     if any(s.oracle for s in engines):
         raise InputError("--engines", "oracle=1 has no meaning for --speed", "drop oracle=1")
+    if repeat < 1:
+        raise InputError(f"--repeat {repeat}", "must be at least 1", "e.g. --repeat 3")
     # Telea is slow at large sizes (about 5 frames/s at 480p here); unless asked for, it runs only at
     # the shortest length of each resolution, which is all its frames/s ratio needs.
     reference_only_short = REFERENCE not in [s.label for s in engines]
@@ -163,7 +180,7 @@ def run_speed(engines: list[EngineSpec], out_dir: str | os.PathLike, resolutions
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
-    total = len(resolutions) * len(durations) * len(engines)
+    total = len(resolutions) * len(durations) * len(engines) * repeat
     done = 0
     for res in resolutions:
         size = RESOLUTIONS[res]
@@ -171,27 +188,37 @@ def run_speed(engines: list[EngineSpec], out_dir: str | os.PathLike, resolutions
             with tempfile.TemporaryDirectory(prefix="cleanplate-speed-") as tmp:
                 video, mask, frames = make_source(tmp, size, seconds)
                 log.info("source %s %gs: %d frames", res, seconds, frames)
-                for spec in engines:
-                    if reference_only_short and spec.label == REFERENCE and seconds > min(durations):
+                specs = [s for s in engines
+                         if not (reference_only_short and s.label == REFERENCE and seconds > min(durations))]
+                done += (len(engines) - len(specs)) * repeat
+                measured: dict[str, list[dict]] = {s.label: [] for s in specs}
+                errors: dict[str, str] = {}
+                for _ in range(repeat):  # rounds: every engine once per round
+                    for spec in specs:
+                        if spec.label not in errors:
+                            try:
+                                measured[spec.label].append(run_job(video, mask, Path(tmp) / "out.mp4", spec))
+                            except (RuntimeError, subprocess.TimeoutExpired) as err:
+                                log.warning("%s", err)
+                                errors[spec.label] = str(err)
                         done += 1
-                        continue
+                        report(progress, "speed", done, total)
+                for spec in specs:
                     row = {"engine": spec.label, "resolution": res, "width": size[0], "height": size[1],
-                           "seconds_of_video": frames / FPS, "frames": frames, "error": None}
-                    try:
-                        row.update(run_job(video, mask, Path(tmp) / "out.mp4", spec))
-                        row["fps"] = frames / row["seconds"]
-                    except (RuntimeError, subprocess.TimeoutExpired) as err:
-                        log.warning("%s", err)
-                        row["error"] = str(err)
+                           "seconds_of_video": frames / FPS, "frames": frames, "error": errors.get(spec.label)}
+                    if row["error"] is None:
+                        _summarise(row, measured[spec.label])
                     rows.append(row)
-                    done += 1
-                    report(progress, "speed", done, total)
     for row in rows:
         refs = [r for r in rows if r["engine"] == REFERENCE and r["resolution"] == row["resolution"] and r.get("fps")]
         ref = next((r for r in refs if r["frames"] == row["frames"]), refs[0] if refs else None)
         row["ratio_to_telea"] = row["fps"] / ref["fps"] if ref and row.get("fps") else None
+        first = next((r for r in rows if r["engine"] == engines[0].label and r["resolution"] == row["resolution"]
+                      and r["frames"] == row["frames"] and r.get("seconds")), None)
+        row["time_vs_first"] = row["seconds"] / first["seconds"] if first and row.get("seconds") else None
     results = {"machine": machine(), "settings": {"engines": [e.label for e in engines], "resolutions": resolutions,
-                                                   "durations": durations, "fps": FPS, "source": "synth shadow, pan"},
+                                                   "durations": durations, "fps": FPS, "source": "synth shadow, pan",
+                                                   "repeat": repeat},
                "runs": rows}
     write_json(out / "speed.json", results)
     if plots:

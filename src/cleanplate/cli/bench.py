@@ -27,9 +27,11 @@ import click
 @click.option("--quick", is_flag=True, help="--speed: 240p and 480p, 2 s only.")
 @click.option("--resolutions", default=None, help="--speed: comma list of 240p,480p,720p,1080p (default: all).")
 @click.option("--durations", default=None, help="--speed: comma list of seconds (default: 2,30,300).")
+@click.option("--repeat", default=1, show_default=True,
+              help="--speed: run every job this many times, in rounds, and report the median.")
 @click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
 def command(data, synth, seed, size, frames, categories, engines, out, lpips_weights, i3d_weights, no_grids,
-            no_plots, overwrite, speed, quick, resolutions, durations, no_progress):
+            no_plots, overwrite, speed, quick, resolutions, durations, repeat, no_progress):
     """Run engines on paired clips and write results.json, report.md, plots and frame grids to --out."""
     from ..errors import InputError
     from .progressbar import progress_bar
@@ -46,7 +48,7 @@ def command(data, synth, seed, size, frames, categories, engines, out, lpips_wei
         res = list(sp.QUICK[0]) if quick else sp.parse_resolutions(resolutions)
         dur = list(sp.QUICK[1]) if quick else sp.parse_durations(durations)
         with bar as progress:
-            sp.run_speed(specs, out, res, dur, plots=not no_plots, progress=progress)
+            sp.run_speed(specs, out, res, dur, plots=not no_plots, progress=progress, repeat=repeat)
         click.echo(f"wrote {out}/speed.md and speed.json")
         return
     if (data is None) == (synth is None):
