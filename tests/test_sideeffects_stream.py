@@ -20,10 +20,10 @@ def calls(monkeypatch):
     seen = []
     original = sideclip.analyse_window
 
-    def spy(frames, lo, hi, config, scale):
+    def spy(frames, lo, hi, config, scale, publish=None):
         column = int(np.nonzero(frames[0].obj.any(axis=0))[0][0])
         seen.append((column, threading.current_thread() is not threading.main_thread()))
-        return original(frames, lo, hi, config, scale)
+        return original(frames, lo, hi, config, scale, publish)
 
     monkeypatch.setattr(sideclip, "analyse_window", spy)
     return seen
@@ -38,7 +38,7 @@ def test_the_next_window_is_analysed_while_this_one_is_read(calls):
     side = add_side_effects(block_clip(), config=CONFIG)
     stream = side.pairs()
     next(stream)  # the first frame is out: its window is done, the next one started
-    side._known(6).result()
+    side._known(6).future.result()
     assert [x for x, _ in calls] == [2, 14]  # windows 0 and 6 (the block starts at x = 2 + 2 * frame)
     assert all(worker for _, worker in calls)
     rest = list(stream)
@@ -75,9 +75,35 @@ def test_reading_ahead_changes_nothing(monkeypatch):
 
 
 def test_an_error_in_the_worker_reaches_the_reader(monkeypatch):
-    def broken(*args):
+    def broken(*args, **kwargs):
         raise RuntimeError("analysis failed")
 
     monkeypatch.setattr(sideclip, "analyse_window", broken)
     with pytest.raises(RuntimeError, match="analysis failed"):
         add_side_effects(block_clip(), config=CONFIG).read()
+
+
+def test_a_window_s_first_frames_are_read_before_the_rest_are_estimated(monkeypatch):
+    """The reader (the engine) goes on with a window's first frames while the worker estimates the rest."""
+    read_first = threading.Event()
+    waited_in_vain = []
+    original = sideclip.analyse_window
+
+    def gated(frames, lo, hi, config, scale, publish=None):
+        def hand_out(estimate):
+            publish(estimate)
+            # The clip's first estimate is out: wait for the reader to take it. (Only the first window's:
+            # a window another test's clip queued may still be analysed by its worker meanwhile.)
+            if lo == 0 and not waited_in_vain:
+                waited_in_vain.append(not read_first.wait(timeout=5))
+        return original(frames, lo, hi, config, scale, publish=hand_out)
+
+    monkeypatch.setattr(sideclip, "analyse_window", gated)
+    stream = add_side_effects(block_clip(), config=CONFIG).pairs()
+    first = next(stream)
+    read_first.set()
+    rest = list(stream)
+    assert waited_in_vain == [False]
+    reference = list(add_side_effects(block_clip(), config=CONFIG).pairs())
+    for (fa, qa), (fb, qb) in zip([first] + rest, reference, strict=True):
+        assert np.array_equal(fa, fb) and np.array_equal(qa, qb)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -354,8 +355,12 @@ class WindowAnalysis(AlignedWindow):
 
 
 def analyse_window(frames: list[WorkFrame], lo: int, hi: int, config: SideEffectConfig,
-                   scale: float) -> list[FrameEstimate]:
-    """Estimates for ``frames[lo:hi]``, using the whole window as temporal context."""
+                   scale: float, publish: Callable[[FrameEstimate], None] | None = None) -> list[FrameEstimate]:
+    """Estimates for ``frames[lo:hi]``, using the whole window as temporal context.
+
+    ``publish`` is given each estimate as soon as it is made, in order (a reader can go on with the
+    first frames while the rest are estimated).
+    """
     win = WindowAnalysis(frames, config, scale)
     background, known = win.background(win.zones)
     if config.lights and win.moving:
@@ -375,6 +380,8 @@ def analyse_window(frames: list[WorkFrame], lo: int, hi: int, config: SideEffect
             side[done] = win.side_mask(done, background, known)
             done += 1
         estimates.append(win.estimate(i, background, known, win.support(i, side)))
+        if publish is not None:
+            publish(estimates[-1])
     win.forget()
     capped = sum(e.capped for e in estimates)
     if capped:

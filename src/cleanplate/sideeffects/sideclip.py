@@ -84,6 +84,40 @@ class _WindowReader:
         return list(self.buffer)
 
 
+class _Published:
+    """The estimates of one window, handed out one by one as the worker makes them.
+
+    A reader can go on with a window's first frames (the engine works on them) while the rest are
+    estimated; ``get`` waits only for the estimate it asks for.
+    """
+
+    def __init__(self, future: Future | None = None, items: list[FrameEstimate] | None = None):
+        self.future = future  # the worker's job: raises its error, if any
+        self.items: list[FrameEstimate] = list(items or [])
+        self.complete = items is not None
+        self._ready = threading.Condition()
+
+    def add(self, estimate: FrameEstimate) -> None:
+        with self._ready:
+            self.items.append(estimate)
+            self._ready.notify_all()
+
+    def finish(self) -> None:
+        with self._ready:
+            self.complete = True
+            self._ready.notify_all()
+
+    def get(self, k: int) -> FrameEstimate | None:
+        """The ``k``-th estimate, once made; None when the window has no more (the source ended)."""
+        with self._ready:
+            self._ready.wait_for(lambda: k < len(self.items) or self.complete)
+            if k < len(self.items):
+                return self.items[k]
+        if self.future is not None:
+            self.future.result()  # the worker's error, raised here
+        return None
+
+
 class SideEffectClip(Clip):
     """``source`` with the estimated side effects added as AFFECTED and relit there.
 
@@ -104,7 +138,7 @@ class SideEffectClip(Clip):
         self._prepared: OrderedDict[int, tuple[tuple[int, int, int, int] | None, np.ndarray | None,
                                                np.ndarray | None]] = OrderedDict()
         self._prepared_bytes = 0
-        self._pending: dict[int, Future] = {}  # windows being analysed, by first frame
+        self._pending: dict[int, _Published] = {}  # windows being analysed, by first frame
         self._worker: ThreadPoolExecutor | None = None  # analyses windows, one at a time
         self._lock = threading.Lock()
 
@@ -130,45 +164,57 @@ class SideEffectClip(Clip):
         for _, est in self._estimated(None):
             yield est
 
-    def _known(self, start: int, locked: bool = False) -> Future | None:
-        """The window starting at ``start`` if it is analysed (a done future) or being analysed."""
+    def _known(self, start: int, locked: bool = False) -> _Published | None:
+        """The window starting at ``start`` if it is analysed or being analysed."""
         with contextlib.nullcontext() if locked else self._lock:
             if start in self._cache:
-                done = Future()
-                done.set_result(self._cache[start])
-                return done
+                return _Published(items=self._cache[start])
             return self._pending.get(start)
 
     def _analysis(self, span: tuple[int, int, int, int], frames: Callable[[], list[WorkFrame] | None],
-                  full: list[tuple[int, tuple[np.ndarray, np.ndarray]]] = ()) -> Future:
+                  full: list[tuple[int, tuple[np.ndarray, np.ndarray]]] = ()) -> _Published:
         """The analysis of the window ``span``, run by the clip's worker thread on ``frames()``.
 
         Every stream of the clip shares it: a window already analysed, or being analysed, is not
-        started again. The result (None when the source ended before the window) is cached. The
-        reflecting surfaces of the ``full`` ``(index, (frame, quadmask))`` (the kept frames, when at
-        hand) are looked for there too, after the analysis.
+        started again. Its estimates are published one by one; the whole list (None when the source
+        ended before the window) is cached. The reflecting surfaces of the ``full``
+        ``(index, (frame, quadmask))`` (the kept frames, when at hand) are looked for there too,
+        each just before its frame's estimate is published.
         """
         start, _, lo, hi = span
+        published = _Published()
+        kept = iter(full)
+
+        def publish(estimate: FrameEstimate) -> None:
+            frame = next(kept, None)
+            if frame is not None:
+                self.reflections(frame[0], *frame[1])
+            published.add(estimate)
 
         def job() -> list[FrameEstimate] | None:
-            window = frames()
-            out = analyse_window(window, lo, min(hi, len(window)), self.config, self.scale) if window else None
-            with self._lock:
-                self._pending.pop(start, None)
-                if out is not None:
-                    self._cache[start] = out
-                    while len(self._cache) > self.config.cache_windows:
-                        self._cache.popitem(last=False)
-            for index, pair in full:
-                self.reflections(index, *pair)
-            return out
+            try:
+                window = frames()
+                out = (analyse_window(window, lo, min(hi, len(window)), self.config, self.scale, publish=publish)
+                       if window else None)
+                with self._lock:
+                    self._pending.pop(start, None)
+                    if out is not None:
+                        self._cache[start] = out
+                        while len(self._cache) > self.config.cache_windows:
+                            self._cache.popitem(last=False)
+                for index, pair in kept:
+                    self.reflections(index, *pair)
+                return out
+            finally:
+                published.finish()
 
-        with self._lock:  # held until the future is registered, so the job cannot pop it first
+        with self._lock:  # held until the window is registered, so the job cannot pop it first
             known = self._known(start, locked=True)
             if known is None:
                 if self._worker is None:
                     self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cleanplate-side-effects")
-                known = self._pending[start] = self._worker.submit(job)
+                known = self._pending[start] = published
+                published.future = self._worker.submit(job)
             return known
 
     def _estimated(self, pairs: Iterator[tuple[np.ndarray, np.ndarray]] | None
@@ -222,7 +268,7 @@ class SideEffectClip(Clip):
                 window = reader[0].take(start, stop)
             return window
 
-        def launch(span: tuple[int, int, int, int]) -> Future:
+        def launch(span: tuple[int, int, int, int]) -> _Published:
             start, stop = span[:2]
             known = self._known(start)
             if known is not None:
@@ -236,14 +282,18 @@ class SideEffectClip(Clip):
 
         spans = window_spans(total, cfg.window, cfg.overlap)
         for n, (start, stop, lo, hi) in enumerate(spans):
-            cached = launch(spans[n]).result()
-            if cached is None:
-                return
-            if ahead and n + 1 < len(spans):
+            window = launch(spans[n])
+            if ahead and n + 1 < len(spans):  # queued behind this one; its frames decoded meanwhile
                 launch(spans[n + 1])
-            report(self.progress, "side-effects", min(start + hi, total), total)
-            for k, est in enumerate(cached):
+            for k in itertools.count():
+                est = window.get(k)
+                if est is None:
+                    if k == 0:
+                        return
+                    break
                 index = start + lo + k
+                if index + 1 == min(start + hi, total):  # the window's last estimate: its analysis is done
+                    report(self.progress, "side-effects", index + 1, total)
                 if pairs is None:
                     yield None, est
                     continue

@@ -32,6 +32,11 @@ def propagate_frames(pairs: Iterable[tuple[np.ndarray, np.ndarray]], config: Pro
     Holds at most ``config.window`` frames. Each window finishes its frames except the last
     ``lookahead`` (which only lend sources); the last ``overlap`` finished frames stay as known
     sources of the next window, so its fill continues theirs.
+
+    The flow of a pair that touches a hole is computed as soon as its second frame arrives, the
+    rest only when a window needs them: a source that makes frames slowly (side-effect analysis)
+    then has the flow computed meanwhile. Each pair's flow depends on that pair alone, so the
+    result is the same either way.
     """
     states: list[FrameState] = []
     flows: dict[int, PairFlow] = {}  # keyed by the global index of the pair's first frame
@@ -50,6 +55,9 @@ def propagate_frames(pairs: Iterable[tuple[np.ndarray, np.ndarray]], config: Pro
                 scale = Scale(frame.shape[:2], working_shape(*frame.shape[:2], config.working_size))
                 estimator = FlowEstimator(config.flow_preset)
             states.append(FrameState.new(frame, quad, scale, config))
+            k = len(states) - 2
+            if k >= 0 and base + k not in flows and (states[k].hole.any() or states[k + 1].hole.any()):
+                flows[base + k] = _pair_flow(estimator, states[k], states[k + 1], config.flow_two_way)
         unfinished = [k for k, s in enumerate(states) if not s.finished]
         if not unfinished:
             return
