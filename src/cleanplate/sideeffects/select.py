@@ -57,12 +57,15 @@ def contact_zone(obj: np.ndarray, reach: float, base: float = 0.15) -> np.ndarra
 def grow_regions(evidence: np.ndarray, min_area: float, touch: np.ndarray | None = None) -> np.ndarray:
     """Connected regions of ``evidence > GROW_LEVEL`` that hold a seed (``>= SEED_LEVEL``), cover at
     least ``min_area`` pixels and, when ``touch`` is given, touch it. Bool ``(H, W)``."""
+    seeds = evidence >= SEED_LEVEL
+    if not seeds.any():  # no region can count: the labelling is not needed
+        return np.zeros(evidence.shape, bool)
     grown = (evidence > GROW_LEVEL).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
     if count <= 1:
         return np.zeros(evidence.shape, bool)
     keep = np.zeros(count, bool)
-    keep[labels[evidence >= SEED_LEVEL]] = True  # (no np.unique: a sort, and numpy.ma imported on first use)
+    keep[labels[seeds]] = True  # (no np.unique: a sort, and numpy.ma imported on first use)
     if touch is not None:
         near = cv2.dilate(touch.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         touching = np.zeros(count, bool)
@@ -98,6 +101,8 @@ def mixed_pixels(dark: np.ndarray, bright: np.ndarray, reach: int) -> np.ndarray
 def drop_mixed(found: np.ndarray, mixed: np.ndarray, level: float) -> np.ndarray:
     """The connected regions of ``found`` in which at most ``level`` of the pixels are ``mixed``
     (:func:`mixed_pixels`): misaligned texture, not a shadow or a light. Bool ``(H, W)``."""
+    if not (found & mixed).any():  # every region keeps its share of 0
+        return found
     count, labels, stats, _ = cv2.connectedComponentsWithStats(found.astype(np.uint8), connectivity=8)
     if count <= 1:
         return found
