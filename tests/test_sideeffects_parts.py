@@ -34,6 +34,16 @@ def test_masked_median_ignores_excluded_samples():
     assert not known[0, 1]
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13, 24, 31, 40])
+def test_masked_median_is_the_median_for_any_number_of_samples(n):
+    # the selection network is built for each n: it must give the exact median (no sample excluded)
+    rng = np.random.default_rng(n)
+    stack = rng.integers(0, 256, (n, 9, 11, 3), dtype=np.uint8)
+    median, known = masked_median(stack, np.zeros((n, 9, 11), bool), min_samples=1)
+    assert np.array_equal(median, np.median(stack, axis=0).astype(np.float32))
+    assert known.all()
+
+
 @pytest.mark.parametrize("count", [20, 40])
 def test_background_is_the_median_of_frames_spread_over_the_whole_window(count):
     from cleanplate.sideeffects.window import MEDIAN_FRAMES, AlignedWindow, WorkFrame

@@ -54,22 +54,32 @@ def contact_zone(obj: np.ndarray, reach: float, base: float = 0.15) -> np.ndarra
     return zone
 
 
+def label_regions(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """8-connected regions of ``mask`` (bool or uint8 ``(H, W)``): ``(count, labels (H, W) int32, area (count,))``,
+    label 0 being the background. (``connectedComponentsWithStats`` gives the same, but its statistics
+    cost four times the labelling; only the areas are needed here.)"""
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8, copy=False), connectivity=8)
+    return count, labels, np.bincount(labels.ravel(), minlength=count)
+
+
 def grow_regions(evidence: np.ndarray, min_area: float, touch: np.ndarray | None = None) -> np.ndarray:
     """Connected regions of ``evidence > GROW_LEVEL`` that hold a seed (``>= SEED_LEVEL``), cover at
     least ``min_area`` pixels and, when ``touch`` is given, touch it. Bool ``(H, W)``."""
-    grown = (evidence > GROW_LEVEL).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
+    seeds = evidence >= SEED_LEVEL
+    if not seeds.any():  # no region can count: the labelling is not needed
+        return np.zeros(evidence.shape, bool)
+    count, labels, area = label_regions(evidence > GROW_LEVEL)
     if count <= 1:
         return np.zeros(evidence.shape, bool)
     keep = np.zeros(count, bool)
-    keep[labels[evidence >= SEED_LEVEL]] = True  # (no np.unique: a sort, and numpy.ma imported on first use)
+    keep[labels[seeds]] = True  # (no np.unique: a sort, and numpy.ma imported on first use)
     if touch is not None:
         near = cv2.dilate(touch.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         touching = np.zeros(count, bool)
         touching[labels[near]] = True
         keep &= touching
     keep[0] = False
-    keep &= stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep &= area >= min_area
     return keep[labels]
 
 
@@ -98,10 +108,11 @@ def mixed_pixels(dark: np.ndarray, bright: np.ndarray, reach: int) -> np.ndarray
 def drop_mixed(found: np.ndarray, mixed: np.ndarray, level: float) -> np.ndarray:
     """The connected regions of ``found`` in which at most ``level`` of the pixels are ``mixed``
     (:func:`mixed_pixels`): misaligned texture, not a shadow or a light. Bool ``(H, W)``."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(found.astype(np.uint8), connectivity=8)
+    if not (found & mixed).any():  # every region keeps its share of 0
+        return found
+    count, labels, area = label_regions(found)
     if count <= 1:
         return found
-    area = stats[:, cv2.CC_STAT_AREA]
     share = np.bincount(labels[mixed], minlength=count) / np.maximum(area, 1)
     keep = share <= level
     keep[0] = False
@@ -111,10 +122,9 @@ def drop_mixed(found: np.ndarray, mixed: np.ndarray, level: float) -> np.ndarray
 def keep_persistent(found: np.ndarray, support: np.ndarray, level: float) -> np.ndarray:
     """The connected regions of ``found`` whose mean ``support`` (the share of neighbouring frames
     that found a region there, relative to the object) is at least ``level``. Bool ``(H, W)``."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(found.astype(np.uint8), connectivity=8)
+    count, labels, area = label_regions(found)
     if count <= 1:
         return found
-    area = stats[:, cv2.CC_STAT_AREA]
     mean = np.bincount(labels[found], weights=support[found], minlength=count) / np.maximum(area, 1)
     keep = mean >= level
     keep[0] = False
@@ -136,8 +146,8 @@ def fill_from_neighbours(found: np.ndarray, evidence: np.ndarray, support: np.nd
     grown = (evidence > GROW_LEVEL) & (support >= level) & ~excluded & ~found
     if not grown.any():
         return found
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(grown.astype(np.uint8), connectivity=8)
-    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    count, labels, area = label_regions(grown)
+    keep = area >= min_area
     keep[0] = False
     return found | keep[labels]
 
