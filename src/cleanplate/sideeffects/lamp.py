@@ -112,11 +112,17 @@ def _cells(image: np.ndarray, obj: np.ndarray, height: int) -> tuple[np.ndarray,
     return np.stack(out), np.array(sides), np.array(below)
 
 
+def _bin_mean(ratios: np.ndarray, bins: slice) -> np.ndarray:
+    """Per cell, the mean ``(cells, 3)`` of ``ratios`` over the distance ``bins`` that hold pixels (NaN: none)."""
+    values = ratios[:, bins]
+    count = (~np.isnan(values)).sum(axis=1)
+    return np.where(count > 0, np.nansum(values, axis=1) / np.maximum(count, 1), np.nan)
+
+
 def _lit_cells(ratios: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Which cells show a lamp's light (see the module's docstring), and its colour direction (unit
     (3,); None: too few cells brighten to tell)."""
-    near = np.nanmean(ratios[:, NEAR_BINS], axis=1)
-    mid = np.nanmean(ratios[:, MID_BINS], axis=1) if not np.isnan(ratios[:, MID_BINS, 0]).all() else near * np.nan
+    near, mid = _bin_mean(ratios, NEAR_BINS), _bin_mean(ratios, MID_BINS)
     brighter = (near > CELL_GAIN).all(axis=1)
     if brighter.sum() < 3:
         return np.zeros(len(ratios), bool), None
