@@ -380,7 +380,7 @@ def analyse_window(frames: list[WorkFrame], lo: int, hi: int, config: SideEffect
     background, known = win.background(win.zones)
     if config.lights and win.moving:
         win.dim = window_far_background(win, win.zones, config)
-    elif config.lights and config.still_lamps:
+    elif config.lights and config.still_lamps and win.still:  # a still shot: under camera motion nearer things slide across the light
         picks = [i for i in range(len(frames)) if win.heights[i]]
         picks = [picks[k] for k in np.unique(np.linspace(0, len(picks) - 1, LAMP_FRAMES).round().astype(int))] if picks else []
         win.still_lamp = fit_still_lamp([frames[i].image for i in picks], [frames[i].obj for i in picks])
