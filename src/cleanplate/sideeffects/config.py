@@ -19,6 +19,7 @@ class SideEffectConfig:
     lights: bool = True  # brightening that keeps chromaticity (the object's lamp, glow)
     reflections: bool = True  # mirror image below a contact line (water, glass, glossy floor)
     spatial: bool = True  # where time gives no evidence (the object hardly moves): compare with the lit surroundings
+    still_lamps: bool = False  # a still lamp's light, from the surroundings (:mod:`.lamp`); experimental, see docs/side-effects.md
     relight: bool = True  # divide the estimated shading out of the AFFECTED pixels
 
     # -- thresholds -----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from .select import (cap_region, drop_mixed, contact_zone, fill_from_neighbours,
                      mixed_pixels, search_zone)
 from .shadows import (chroma_kept, compare, luminance, ramp, light_evidence, luminance_ratio, masked_blur, shadow_evidence,
                       spatial_background, surface_spread)
+from .lamp import FRAMES as LAMP_FRAMES, StillLamp, fit_still_lamp, still_lamp_evidence
 from .tinted import lamp_evidence, window_far_background
 from .window import OBJECT_MARGIN, AlignedWindow, WorkFrame, box_of, disk, grow
 
@@ -130,6 +131,7 @@ class WindowAnalysis(AlignedWindow):
         margin = config.search_min * scale
         self._temporal: dict[tuple[int, int, int], _Temporal | None] = {}
         self.dim: np.ndarray | None = None  # the far-view background (canvas; None: no lamp can be there), set by analyse_window
+        self.still_lamp: StillLamp | None = None  # the light of a lamp that stays put (:mod:`.lamp`), set by analyse_window
         self.zones = [search_zone(f.obj, f.user, self._radius(hgt), margin) for f, hgt in zip(frames, self.heights)]
 
     def _radius(self, height: int) -> float:
@@ -235,6 +237,20 @@ class WindowAnalysis(AlignedWindow):
                 lamp_bg = dim_raw
                 evidence = np.maximum(evidence, lamp_ev * lamp)
                 found = found | lamp
+        # A lamp that stays put lights its surroundings in every frame: its light is the gain fitted
+        # from the surroundings (:mod:`.lamp`), the unlit surface the frame divided by it.
+        # Only on what stays put in the window: a nearer thing sliding across the lit ground under a
+        # pan (a pole) is not lit the same, and differs from the background by more than the lamp's gain.
+        if self.still_lamp is not None and not self.moving:
+            if self.still:
+                off = np.abs(frame - bg).max(axis=-1)
+            else:
+                off = np.maximum(np.maximum(lo - frame, frame - hi), 0).max(axis=-1)
+            steady = off < cfg.change_weak
+            lamp_ev, lamp_bg = still_lamp_evidence(self.still_lamp, raw, obj, zone & usable & steady, height, cfg)
+            lamp = grow_regions(lamp_ev, min_area)
+            evidence = np.maximum(evidence, lamp_ev * lamp)
+            found = found | lamp
         return _Temporal(box, raw, frame, obj, user, zone, hidden, near_obj, usable, evidence, found, kept, mixed,
                          raw_bg, region, source, lamp, lamp_bg, min_area, height, sigma if spatial else None)
 
@@ -263,6 +279,8 @@ class WindowAnalysis(AlignedWindow):
         if spatial:
             need = (hidden | (not self.moving)) & zone & ~user & (
                 contact_zone(obj, cfg.contact_reach * height) | region)
+            if t.lamp is not None and not self.moving:  # a still lamp's light is not a contact shadow
+                need &= ~t.lamp
             sbg, sknown = spatial_background(frame, ~near_obj & ~user, sigma, cfg)
             need &= sknown
             if need.any():
@@ -278,7 +296,9 @@ class WindowAnalysis(AlignedWindow):
                 evidence = np.where(need, sevidence, evidence)
                 found = np.where(need, sfound, found)
                 confidence = np.where(need, skept * sfound, confidence)
-                shade_bg = np.where(need[..., None], sbg, raw_bg)
+                # (a still lamp's unlit surface stays where it was found; a moving lamp's is not kept
+                # here, as before)
+                shade_bg = np.where(need[..., None], sbg, raw_bg if self.moving else shade_bg)
                 usable = usable | need
         return Evidence(box, t.raw, obj, user, evidence, found, confidence, shade_bg, usable)
 
@@ -365,6 +385,10 @@ def analyse_window(frames: list[WorkFrame], lo: int, hi: int, config: SideEffect
     background, known = win.background(win.zones)
     if config.lights and win.moving:
         win.dim = window_far_background(win, win.zones, config)
+    elif config.lights and config.still_lamps and win.still:  # a still shot: under camera motion nearer things slide across the light
+        picks = [i for i in range(len(frames)) if win.heights[i]]
+        picks = [picks[k] for k in np.unique(np.linspace(0, len(picks) - 1, LAMP_FRAMES).round().astype(int))] if picks else []
+        win.still_lamp = fit_still_lamp([frames[i].image for i in picks], [frames[i].obj for i in picks])
     n = len(frames)
     side = [np.zeros(frames[0].obj.shape, bool)] * n
     if config.refine_background:  # the first guess is needed in every frame
