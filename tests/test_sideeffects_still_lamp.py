@@ -96,3 +96,17 @@ def test_brightness_that_does_not_surround_a_still_object_is_not_a_lamp(light):
     for (frame, q), (frame_unlit, q_unlit), original in zip(pairs, unlit, video):
         assert np.array_equal(q, q_unlit) and np.array_equal(frame, frame_unlit)
         assert (frame[q == quadmask.AFFECTED] >= original[q == quadmask.AFFECTED]).all()  # not darkened: no light was divided out
+
+
+def test_a_still_lamp_is_not_looked_for_under_camera_motion():
+    """Under a pan, nearer things slide across the lit ground: the cue is tried in a still shot only."""
+    video, masks, _, obj = still_clip(lamp())
+    pan = np.stack([np.roll(f, 2 * t, axis=1) for t, f in enumerate(video)])
+    panned_masks = np.stack([np.roll(q, 2 * t, axis=1) for t, q in enumerate(masks)])
+    on = list(add_side_effects(Clip.from_arrays(pan, panned_masks), config=ON).pairs())
+    off = list(add_side_effects(Clip.from_arrays(pan, panned_masks), config=SideEffectConfig()).pairs())
+    for (frame, q), (frame_off, q_off) in zip(on, off, strict=True):
+        assert np.array_equal(q, q_off) and np.array_equal(frame, frame_off)
+    # the same clip without the pan: the light is found (the test above), so the pan is what stops it
+    still = list(add_side_effects(Clip.from_arrays(video, masks), config=ON).pairs())
+    assert any((q == quadmask.AFFECTED).any() for _, q in still)
