@@ -309,13 +309,22 @@ class WindowAnalysis(AlignedWindow):
         neighbours = [j for j in range(i - PERSIST_FRAMES, i + PERSIST_FRAMES + 1) if j != i and 0 <= j < len(side)]
         if not neighbours:
             return None
-        tolerance = disk(max(1, int(0.1 * self.heights[i])))
+        reach = max(1, int(0.1 * self.heights[i]))
+        tolerance = disk(reach)
         near = np.zeros((h, w), np.float32)
         exact = np.zeros((h, w), np.float32)
         for j in neighbours:
-            carried = self.carry(side[j], j, i).astype(np.uint8)
-            near += cv2.dilate(carried, tolerance)
-            exact += carried
+            if not side[j].any():  # carried, nothing: adds nothing
+                continue
+            carried = self.carry(side[j], j, i)
+            if not carried.any():
+                continue
+            # The dilation reaches ``reach`` pixels: done on the carried mask's box alone, it is the same.
+            y0, y1, x0, x1 = box_of(carried, pad=reach)
+            box = np.s_[y0:y1, x0:x1]
+            carried = carried[box].astype(np.uint8)
+            near[box] += cv2.dilate(carried, tolerance)
+            exact[box] += carried
         return Support(near / len(neighbours), exact / len(neighbours))
 
     def _temporal_cues(self, frame, bg, lo, hi, dark_ratio, bright_ratio, kept, region) -> np.ndarray:
