@@ -28,7 +28,7 @@ from .reflections import change_evidence, mirror_region, symmetry_evidence
 from .relight import estimate_shading, relight_gain
 from .select import (cap_region, drop_mixed, contact_zone, fill_from_neighbours, grow_fringe, grow_regions, keep_persistent,
                      mixed_pixels, search_zone)
-from .shadows import (chroma_kept, compare, luminance, ramp, light_evidence, luminance_ratio, masked_blur, shadow_evidence,
+from .shadows import (EPS, chroma_kept, compare, luminance, ramp, light_evidence, masked_blur, shadow_evidence,
                       spatial_background, surface_spread)
 from .lamp import FRAMES as LAMP_FRAMES, StillLamp, fit_still_lamp, still_lamp_evidence
 from .tinted import lamp_evidence, window_far_background
@@ -205,8 +205,11 @@ class WindowAnalysis(AlignedWindow):
             seeds = evidence
         else:
             lo, hi = cv2.erode(bg, ENVELOPE), cv2.dilate(bg, ENVELOPE)
-            seeds = self._temporal_cues(frame, bg, lo, hi, luminance_ratio(frame, lo), luminance_ratio(frame, hi),
-                                        kept, region) * where
+            # (luminance_ratio(frame, x), with the frame's luminance and the brightest neighbour's taken once)
+            lum, lum_hi = luminance(frame), luminance(hi)
+            lit_hi = ramp(lum_hi, DARK_LO, DARK_HI)
+            seeds = self._temporal_cues(frame, bg, lo, hi, (lum + EPS) / (luminance(lo) + EPS),
+                                        (lum + EPS) / (lum_hi + EPS), kept, region, lit_hi) * where
         if self.still:
             found = grow_regions(evidence, min_area)
         else:
@@ -221,8 +224,8 @@ class WindowAnalysis(AlignedWindow):
             # aligned samples about the background (and their fringe): where a layer is not aligned
             # (parallax), any frame differs from the median by as much as those samples do.
             scatter = SPREAD_K * self.from_ref(self.spread, i, box)[..., None]
-            clear = self._temporal_cues(frame, bg, lo, hi, luminance_ratio(frame, np.maximum(lo - scatter, 0)),
-                                        luminance_ratio(frame, hi + scatter), kept, region) * where
+            clear = self._temporal_cues(frame, bg, lo, hi, (lum + EPS) / (luminance(np.maximum(lo - scatter, 0)) + EPS),
+                                        (lum + EPS) / (luminance(hi + scatter) + EPS), kept, region, lit_hi) * where
             found &= grow_fringe(grow_regions(clear, min_area), evidence, FRINGE)
         # A moving lamp lights each point for most of the window, so the median is lit too: its
         # light is looked for against the far view instead (:mod:`.tinted`; compared with its brightest
@@ -309,20 +312,32 @@ class WindowAnalysis(AlignedWindow):
         neighbours = [j for j in range(i - PERSIST_FRAMES, i + PERSIST_FRAMES + 1) if j != i and 0 <= j < len(side)]
         if not neighbours:
             return None
-        tolerance = disk(max(1, int(0.1 * self.heights[i])))
+        reach = max(1, int(0.1 * self.heights[i]))
+        tolerance = disk(reach)
         near = np.zeros((h, w), np.float32)
         exact = np.zeros((h, w), np.float32)
         for j in neighbours:
-            carried = self.carry(side[j], j, i).astype(np.uint8)
-            near += cv2.dilate(carried, tolerance)
-            exact += carried
+            if not side[j].any():  # carried, nothing: adds nothing
+                continue
+            carried = self.carry(side[j], j, i)
+            if not carried.any():
+                continue
+            # The dilation reaches ``reach`` pixels: done on the carried mask's box alone, it is the same.
+            y0, y1, x0, x1 = box_of(carried, pad=reach)
+            box = np.s_[y0:y1, x0:x1]
+            carried = carried[box].astype(np.uint8)
+            near[box] += cv2.dilate(carried, tolerance)
+            exact[box] += carried
         return Support(near / len(neighbours), exact / len(neighbours))
 
-    def _temporal_cues(self, frame, bg, lo, hi, dark_ratio, bright_ratio, kept, region) -> np.ndarray:
-        """The strongest of the shadow, light and reflection evidence against the background."""
+    def _temporal_cues(self, frame, bg, lo, hi, dark_ratio, bright_ratio, kept, region, lit=None) -> np.ndarray:
+        """The strongest of the shadow, light and reflection evidence against the background
+        (``lit``: ``ramp(luminance(hi), DARK_LO, DARK_HI)``, when the caller has it)."""
         cfg = self.config
+        if lit is None:
+            lit = ramp(luminance(hi), DARK_LO, DARK_HI)
         cues = [shadow_evidence(dark_ratio, kept, cfg) * cfg.shadows,
-                light_evidence(bright_ratio, kept, cfg) * ramp(luminance(hi), DARK_LO, DARK_HI) * cfg.lights]
+                light_evidence(bright_ratio, kept, cfg) * lit * cfg.lights]
         if cfg.reflections and region.any():  # only inside the mirror image: computed on its box alone
             y0, y1, x0, x1 = box_of(region, pad=0)
             b = np.s_[y0:y1, x0:x1]

@@ -66,11 +66,17 @@ class Mirror:
     ncc: float
 
 
+def _mean(a: np.ndarray) -> np.floating:
+    """``a.mean()`` of a float array, to the bit, without its Python overhead (called per candidate line)."""
+    total = np.add.reduce(a)
+    return total.dtype.type(total / np.intp(a.size))
+
+
 def _ncc(a: np.ndarray, b: np.ndarray) -> float:
-    a = a - a.mean()
-    b = b - b.mean()
-    den = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum()) / den if den > 0 else 0.0
+    a = a - _mean(a)
+    b = b - _mean(b)
+    den = float(np.sqrt(np.add.reduce(a * a) * np.add.reduce(b * b)))
+    return float(np.add.reduce(a * b)) / den if den > 0 else 0.0
 
 
 def _line_scores(grey: np.ndarray, obj: np.ndarray, lines2, depth: int, skip: int = SKIP) -> list[tuple[float, int]]:
@@ -81,15 +87,19 @@ def _line_scores(grey: np.ndarray, obj: np.ndarray, lines2, depth: int, skip: in
     plain floor shares at most its outline and the smooth changes of brightness down the frame.
     """
     scores = []
+    clear = ~obj
     for line2 in lines2:
         # rows below the line, down to ``depth`` or the frame's edge; the first few are skipped, as
         # the blur mixes the object into them
-        below = line2 // 2 + np.arange(skip, min(depth, len(grey) - 1 - line2 // 2, line2 - line2 // 2) + 1)
-        above = line2 - below
-        if len(below) < 3:
+        half = line2 // 2
+        first, last = half + skip, half + min(depth, len(grey) - 1 - half, line2 - half)
+        if last - first + 1 < 3:
             continue
-        take = obj[above] & ~obj[below]  # the object's mirror image where the object itself is not
-        if take.sum() < MIN_PART:
+        below = np.s_[first:last + 1]
+        stop = line2 - last - 1  # the rows they mirror, from line2 - first up to line2 - last: a reversed slice
+        above = np.s_[line2 - first:stop if stop >= 0 else None:-1]
+        take = obj[above] & clear[below]  # the object's mirror image where the object itself is not
+        if np.count_nonzero(take) < MIN_PART:
             continue
         scores.append((_ncc(grey[below][take], grey[above][take]), line2))
     return scores

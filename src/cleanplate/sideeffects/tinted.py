@@ -141,13 +141,13 @@ def lamp_evidence(frame: np.ndarray, dim: np.ndarray, obj: np.ndarray, zone: np.
 def _samples(win, crop: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per sampled frame of the window, in ``crop`` of the canvas: the object, what the median leaves
     out, and the distance to the object; each ``(N, h, w)``."""
-    objs, excluded, distance = [], [], []
-    for k, i in enumerate(win.sampled):
-        obj = win.to_ref(win.frames[i].obj, i)
+    objs, distance = [], []
+    for i in win.sampled:
+        obj = win.obj_on_canvas(i)
         objs.append(obj[crop])
-        excluded.append((win.to_ref(win.blocked[i], i) | win.outside[k])[crop])
         distance.append(distance_to(obj)[crop])
-    return np.stack(objs), np.stack(excluded), np.stack(distance)
+    excluded = win.excluded_stack((crop[0].start, crop[0].stop, crop[1].start, crop[1].stop))
+    return np.stack(objs), excluded, np.stack(distance)
 
 
 def lamp_possible(win, crop: tuple[slice, slice], samples: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -177,7 +177,7 @@ def window_far_background(win, wanted: list[np.ndarray], config: SideEffectConfi
     ``wanted`` masks (per frame) only, leaving out the object as its median does; None where
     :func:`lamp_possible` says no frame of the window can show a lamp's light."""
     w, h = win.canvas
-    where = np.logical_or.reduce([win.to_ref(m, i) for i, m in enumerate(wanted)])
+    where = win.union_on_canvas(wanted)
     if not where.any():
         return None
     y0, y1, x0, x1 = box_of(where, pad=4)

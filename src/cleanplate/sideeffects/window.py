@@ -88,6 +88,11 @@ class AlignedWindow:
         # 40 frames costs nearly twice that of 24 and is hardly steadier).
         self.sampled = np.unique(np.round(np.linspace(0, len(frames) - 1, min(len(frames), MEDIAN_FRAMES))).astype(int))
         self.stack, self.outside = self._aligned_stack()
+        # Masks put on the canvas more than once (the background, the moving lamp's far view, whether
+        # the object moves): warped once (see :meth:`obj_on_canvas`, :meth:`blocked_on_canvas`).
+        self._on_canvas: dict[tuple[str, int], np.ndarray] = {}
+        self._unions: dict[int, tuple[list[np.ndarray], np.ndarray]] = {}
+        self._excluded: tuple[tuple[int, int, int, int], np.ndarray] | None = None
         self.moving = self._object_moves(greys)
         self.min_samples = max(3, len(self.sampled) // 5)
         # Canvas pixels the window sees often enough; where they are not "known" after leaving the
@@ -135,6 +140,39 @@ class AlignedWindow:
     def to_ref(self, mask: np.ndarray, i: int) -> np.ndarray:
         """A bool mask of frame ``i`` on the canvas."""
         return mask if self.still else align.warp_mask(mask, self.transforms[i], self.canvas)
+
+    def obj_on_canvas(self, i: int) -> np.ndarray:
+        """``to_ref`` of frame ``i``'s object (warped once; not to be written to)."""
+        return self._cached_to_ref("obj", i, self.frames[i].obj)
+
+    def blocked_on_canvas(self, i: int) -> np.ndarray:
+        """``to_ref`` of ``blocked[i]`` (warped once; not to be written to). A nearest-neighbour warp
+        moves each pixel on its own, so ``to_ref(a | b) == to_ref(a) | to_ref(b)``: a mask grown from
+        it is put on the canvas as this, or'ed with the rest."""
+        return self._cached_to_ref("blocked", i, self.blocked[i])
+
+    def _cached_to_ref(self, name: str, i: int, mask: np.ndarray) -> np.ndarray:
+        key = (name, i)
+        if key not in self._on_canvas:
+            self._on_canvas[key] = self.to_ref(mask, i)
+        return self._on_canvas[key]
+
+    def union_on_canvas(self, masks: list[np.ndarray]) -> np.ndarray:
+        """The union on the canvas of ``masks`` (one per frame); the same list's union is made once."""
+        key = id(masks)
+        if key not in self._unions or self._unions[key][0] is not masks:
+            self._unions[key] = (masks, np.logical_or.reduce([self.to_ref(m, i) for i, m in enumerate(masks)]))
+        return self._unions[key][1]
+
+    def excluded_stack(self, crop: tuple[int, int, int, int]) -> np.ndarray:
+        """``(N, h, w)`` bool, per sampled frame, in ``crop = (y0, y1, x0, x1)`` of the canvas: what
+        the median leaves out (the blocked pixels, and where the frame does not reach). Kept for the
+        last crop asked for (the background's and the moving lamp's far view share it)."""
+        if self._excluded is None or self._excluded[0] != crop:
+            y0, y1, x0, x1 = crop
+            self._excluded = crop, np.stack([(self.blocked_on_canvas(i) | self.outside[k])[y0:y1, x0:x1]
+                                             for k, i in enumerate(self.sampled)])
+        return self._excluded[1]
 
     def _to_box(self, i: int, box: tuple[int, int, int, int] | None) -> tuple[np.ndarray, tuple[int, int]]:
         """Transform from the crop ``box`` ``(y0, y1, x0, x1)`` of frame ``i`` (the whole frame: None)
@@ -193,7 +231,7 @@ class AlignedWindow:
         more, that drift taken back out: the object is still when its masks stay together for the
         far scene or for the ground at some depth below it.
         """
-        objs = [self.to_ref(f.obj, i) for i, f in enumerate(self.frames)]
+        objs = [self.obj_on_canvas(i) for i in range(len(self.frames))]
         areas = [int(o.sum()) for o in objs]
         if not any(areas):
             return False
@@ -231,20 +269,20 @@ class AlignedWindow:
         w, h = self.canvas
         if side is None:
             median, known = np.zeros((h, w, 3), np.float32), np.zeros((h, w), bool)
+            where = self.union_on_canvas(wanted)
         else:
             median, known = first[0].copy(), first[1].copy()
-            side = [grow(m, 2) for m in side]
-            wanted = side
-        where = np.logical_or.reduce([self.to_ref(m, i) for i, m in enumerate(wanted)])
+            side = [self.to_ref(grow(m, 2), i) for i, m in enumerate(side)]
+            where = np.logical_or.reduce(side)
         if not where.any():
             return median, known
         y0, y1, x0, x1 = box_of(where, pad=4)
         crop = np.s_[y0:y1, x0:x1]
-        excluded = []
-        for k, i in enumerate(self.sampled):
-            blocked = self.blocked[i] if side is None else self.blocked[i] | side[i]
-            excluded.append((self.to_ref(blocked, i) | self.outside[k])[crop])
-        excluded = np.stack(excluded)
+        if side is None:
+            excluded = self.excluded_stack((y0, y1, x0, x1))
+        else:  # to_ref(blocked | side) is to_ref(blocked) | to_ref(side) (see blocked_on_canvas)
+            excluded = np.stack([(self.blocked_on_canvas(i) | side[i] | self.outside[k])[crop]
+                                 for k, i in enumerate(self.sampled)])
         values, enough = masked_median(self.stack[:, y0:y1, x0:x1], excluded, self.min_samples)
         median[crop] = values
         known[crop] = enough
