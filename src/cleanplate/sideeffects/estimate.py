@@ -28,7 +28,7 @@ from .reflections import change_evidence, mirror_region, symmetry_evidence
 from .relight import estimate_shading, relight_gain
 from .select import (cap_region, drop_mixed, contact_zone, fill_from_neighbours, grow_fringe, grow_regions, keep_persistent,
                      mixed_pixels, search_zone)
-from .shadows import (EPS, chroma_kept, compare, luminance, ramp, light_evidence, masked_blur, shadow_evidence,
+from .shadows import (chroma_kept, compare, luminance, ramp, light_evidence, masked_blur, ratio_of, shadow_evidence,
                       spatial_background, surface_spread)
 from .lamp import FRAMES as LAMP_FRAMES, StillLamp, fit_still_lamp, still_lamp_evidence
 from .tinted import lamp_evidence, window_far_background
@@ -205,11 +205,11 @@ class WindowAnalysis(AlignedWindow):
             seeds = evidence
         else:
             lo, hi = cv2.erode(bg, ENVELOPE), cv2.dilate(bg, ENVELOPE)
-            # (luminance_ratio(frame, x), with the frame's luminance and the brightest neighbour's taken once)
+            # (the frame's luminance and the brightest neighbour's are taken once for these cues and the scatter's)
             lum, lum_hi = luminance(frame), luminance(hi)
             lit_hi = ramp(lum_hi, DARK_LO, DARK_HI)
-            seeds = self._temporal_cues(frame, bg, lo, hi, (lum + EPS) / (luminance(lo) + EPS),
-                                        (lum + EPS) / (lum_hi + EPS), kept, region, lit_hi) * where
+            seeds = self._temporal_cues(frame, bg, lo, hi, ratio_of(lum, luminance(lo)), ratio_of(lum, lum_hi),
+                                        kept, region, lit_hi) * where
         if self.still:
             found = grow_regions(evidence, min_area)
         else:
@@ -224,8 +224,8 @@ class WindowAnalysis(AlignedWindow):
             # aligned samples about the background (and their fringe): where a layer is not aligned
             # (parallax), any frame differs from the median by as much as those samples do.
             scatter = SPREAD_K * self.from_ref(self.spread, i, box)[..., None]
-            clear = self._temporal_cues(frame, bg, lo, hi, (lum + EPS) / (luminance(np.maximum(lo - scatter, 0)) + EPS),
-                                        (lum + EPS) / (luminance(hi + scatter) + EPS), kept, region, lit_hi) * where
+            clear = self._temporal_cues(frame, bg, lo, hi, ratio_of(lum, luminance(np.maximum(lo - scatter, 0))),
+                                        ratio_of(lum, luminance(hi + scatter)), kept, region, lit_hi) * where
             found &= grow_fringe(grow_regions(clear, min_area), evidence, FRINGE)
         # A moving lamp lights each point for most of the window, so the median is lit too: its
         # light is looked for against the far view instead (:mod:`.tinted`; compared with its brightest

@@ -37,7 +37,12 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
 
 def luminance_ratio(frame: np.ndarray, background: np.ndarray) -> np.ndarray:
     """``L = (Y_frame + e) / (Y_background + e)`` ``(H, W)`` float32."""
-    return (luminance(frame) + EPS) / (luminance(background) + EPS)
+    return ratio_of(luminance(frame), luminance(background))
+
+
+def ratio_of(y_frame: np.ndarray, y_background: np.ndarray) -> np.ndarray:
+    """:func:`luminance_ratio` from luminances already taken (a frame compared with several backgrounds)."""
+    return (y_frame + EPS) / (y_background + EPS)
 
 
 def compare(frame: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
